@@ -1,0 +1,203 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hook } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Config } from "./config.ts";
+import { PartsRepo } from "./db/parts-repo.ts";
+import { ContentionError } from "./db/parts-repo.ts";
+import type { Db } from "./db/types.ts";
+import { ApiError, type ErrorCode, validationError } from "./errors.ts";
+import { createAuth } from "./auth.ts";
+import { registerPartRoutes } from "./routes/parts.ts";
+import { registerWorkflowRoutes } from "./routes/workflow.ts";
+import { registerStatsRoutes } from "./routes/stats.ts";
+import { registerSystemRoutes } from "./routes/system.ts";
+import { registerDocsRoutes } from "./routes/docs.ts";
+import { registerStaticRoutes } from "./routes/static.ts";
+
+/** Reads files by relative path; supplied by each runtime's entry (or absent). */
+export interface AssetSource {
+  read(path: string): Promise<Uint8Array<ArrayBuffer> | null>;
+}
+
+/** Everything the app needs from its runtime. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  /** Clock in ms since the epoch; tests may pin it. */
+  now?: () => number;
+  /** Swagger UI's files (from the swagger-ui-dist package) for the offline docs page. */
+  docsAssets?: AssetSource;
+  /** A built single-page frontend to serve at `/` (STATIC_DIR). */
+  staticFiles?: AssetSource;
+  /** Where unexpected errors are reported. */
+  logError?: (message: string, error: unknown) => void;
+}
+
+export interface AppEnv {
+  Variables: { requestId: string };
+}
+
+export type App = OpenAPIHono<AppEnv>;
+
+/** Context shared by the route modules. */
+export interface RouteContext {
+  repo: PartsRepo;
+  now: () => number;
+  config: Config;
+  docsAssets?: AssetSource;
+  staticFiles?: AssetSource;
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json/i;
+
+/** Turns every validation failure into the one error envelope; bad path ids are 404s. */
+export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
+  if (result.success) return;
+  if (result.target === "param" && result.error.issues.some((i) => i.path[0] === "id")) {
+    throw new ApiError("not_found", "Part not found");
+  }
+  throw validationError(result.error);
+};
+
+function errorBody(c: Context<AppEnv>, err: ApiError) {
+  return {
+    error: err.message,
+    code: err.code,
+    ...err.extras,
+    requestId: c.get("requestId"),
+  };
+}
+
+const HTTP_CODES: Record<number, ErrorCode> = {
+  400: "validation_failed",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  412: "precondition_failed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+  503: "unavailable",
+};
+
+/** Maps anything thrown to an ApiError; unknown errors become a bare 500. */
+function toApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    const code = HTTP_CODES[err.status];
+    if (code) {
+      const message = code === "unsupported_media_type"
+        ? "Request body must be JSON (Content-Type: application/json)"
+        : err.message || code;
+      return new ApiError(code, message);
+    }
+    return null;
+  }
+  if (err instanceof ContentionError) {
+    return new ApiError("conflict", "The part is being changed by others right now; try again");
+  }
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === "string" && /SQLITE_BUSY|SQLITE_LOCKED/.test(code)) {
+    return new ApiError("unavailable", "The database is busy; try again", {}, {
+      "Retry-After": "1",
+    });
+  }
+  return null;
+}
+
+/** Builds the whole HTTP app. Knows nothing about the runtime it runs on. */
+export function createApp(deps: AppDeps): App {
+  const { config } = deps;
+  const ctx: RouteContext = {
+    repo: new PartsRepo(deps.db),
+    now: deps.now ?? Date.now,
+    config,
+    docsAssets: deps.docsAssets,
+    staticFiles: deps.staticFiles,
+  };
+  const logError = deps.logError ?? ((m, e) => console.error(m, e));
+
+  const root = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
+  root.onError((err, c) => {
+    const apiError = toApiError(err);
+    if (apiError) {
+      for (const [k, v] of Object.entries(apiError.headers)) c.header(k, v);
+      return c.json(errorBody(c, apiError), apiError.status);
+    }
+    logError(`request ${c.get("requestId")} failed`, err);
+    return c.json(
+      errorBody(c, new ApiError("internal", "Internal server error")),
+      500,
+    );
+  });
+  const notFound = (c: Context<AppEnv>) =>
+    c.json(
+      errorBody(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path}`)),
+      404,
+    );
+  root.notFound(notFound);
+  // A base-path clone shares the router and copies the handlers set above.
+  const app = (config.basePath ? root.basePath(config.basePath) : root) as App;
+
+  app.use("*", requestId());
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (config.corsOrigins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+      allowHeaders: [
+        "Content-Type",
+        "X-API-Key",
+        "Authorization",
+        "If-Match",
+        "If-None-Match",
+        "X-Request-Id",
+      ],
+      exposeHeaders: ["X-Request-Id", "ETag", "Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: config.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(
+          "payload_too_large",
+          `Request body is larger than ${config.maxBodyBytes} bytes`,
+        );
+      },
+    }),
+  );
+  // Clients post nothing (or whitespace) with a JSON content type to workflow actions:
+  // treat that as `{}` instead of malformed JSON.
+  app.use("*", async (c, next) => {
+    const type = c.req.header("content-type");
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && type && JSON_TYPE.test(type)) {
+      const text = await c.req.text();
+      if (text.trim() === "") {
+        (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve("{}");
+      }
+    }
+    await next();
+  });
+
+  const auth = createAuth(config);
+  app.use("/api/parts", auth);
+  app.use("/api/parts/*", auth);
+
+  registerSystemRoutes(app, ctx);
+  registerStatsRoutes(app, ctx);
+  registerWorkflowRoutes(app, ctx);
+  registerPartRoutes(app, ctx);
+  registerDocsRoutes(app, ctx);
+  registerStaticRoutes(app, ctx);
+  return root;
+}

@@ -1,0 +1,171 @@
+import { z } from "zod";
+
+/** The key used in development when `SECRET_KEY` is unset. Never accepted in production. */
+export const DEV_KEY = "dev-key";
+
+const DEFAULT_DEV_ORIGINS = [
+  "http://localhost:5173",
+  "http://localhost:3000",
+  "http://localhost:5000",
+];
+
+/** Keys that appear in docs and samples; production refuses them whatever their length. */
+const SAMPLE_KEYS = new Set([
+  DEV_KEY,
+  "changeme",
+  "change-me",
+  "secret",
+  "your-secret-key",
+  "replace-with-a-long-random-secret-key",
+]);
+
+export type AppEnv = "development" | "test" | "production";
+
+/** Everything the app and its entries need from the environment, parsed once. */
+export interface Config {
+  appEnv: AppEnv;
+  port: number;
+  host: string;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  secretKey: string;
+  /** True when `SECRET_KEY` was unset and the development key is in use. */
+  usingDevKey: boolean;
+  corsOrigins: string[];
+  /** `undefined` means "seed when the database is empty, in development". */
+  seedSampleData: boolean | undefined;
+  basePath: string;
+  staticDir: string | undefined;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
+}
+
+const blankToUndefined = (v: unknown) => typeof v === "string" && v.trim() === "" ? undefined : v;
+
+const bool = z.preprocess(
+  (v) => typeof v === "string" ? v.trim().toLowerCase() : v,
+  z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"], {
+    error: "must be one of true/false, 1/0, yes/no, on/off",
+  }),
+).transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+const envSchema = z.object({
+  APP_ENV: z.preprocess(
+    blankToUndefined,
+    z.enum(["development", "test", "production"], {
+      error: "must be development, test or production",
+    }).default("development"),
+  ),
+  PORT: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).int("must be a whole number")
+      .min(0, "must be 0-65535").max(65535, "must be 0-65535").optional(),
+  ),
+  HOST: z.preprocess(blankToUndefined, z.string().optional()),
+  DATABASE_URL: z.preprocess(
+    blankToUndefined,
+    z.string().refine(
+      (v) => v === ":memory:" || /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(v),
+      "must be a libSQL URL (file:, :memory:, libsql://, http(s)://)",
+    ).optional(),
+  ),
+  DATABASE_AUTH_TOKEN: z.preprocess(blankToUndefined, z.string().optional()),
+  SECRET_KEY: z.preprocess(blankToUndefined, z.string().optional()),
+  CORS_ORIGINS: z.preprocess(blankToUndefined, z.string().optional()),
+  SEED_SAMPLE_DATA: z.preprocess(blankToUndefined, bool.optional()),
+  BASE_PATH: z.preprocess(
+    blankToUndefined,
+    z.string().regex(
+      /^(\/[A-Za-z0-9._~-]+)+\/?$/,
+      "must be a path such as /parts-app",
+    ).optional(),
+  ),
+  STATIC_DIR: z.preprocess(blankToUndefined, z.string().optional()),
+  MAX_BODY_BYTES: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).int("must be a whole number")
+      .min(1024, "must be at least 1024").max(16 * 1024 * 1024, "must be at most 16777216")
+      .optional(),
+  ),
+});
+
+export type ConfigResult =
+  | { ok: true; config: Config }
+  | { ok: false; errors: string[] };
+
+function parseOrigin(origin: string): string | null {
+  try {
+    const url = new URL(origin);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
+/** Parses an environment record into a Config, or lists every problem, one line each. */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`),
+    };
+  }
+  const e = parsed.data;
+  const errors: string[] = [];
+  const production = e.APP_ENV === "production";
+
+  let secretKey = e.SECRET_KEY;
+  const usingDevKey = secretKey === undefined && !production;
+  if (production) {
+    if (secretKey === undefined) {
+      errors.push("SECRET_KEY is required in production (at least 32 random characters)");
+    } else if (secretKey.length < 32) {
+      errors.push("SECRET_KEY must be at least 32 characters in production");
+    } else if (SAMPLE_KEYS.has(secretKey.toLowerCase()) || new Set(secretKey).size < 8) {
+      errors.push("SECRET_KEY is a sample or low-entropy value; generate a random one");
+    }
+  }
+  secretKey ??= DEV_KEY;
+
+  if (production && e.DATABASE_URL === undefined) {
+    errors.push("DATABASE_URL is required in production");
+  }
+  const databaseUrl = e.DATABASE_URL ??
+    (e.APP_ENV === "test" ? ":memory:" : "file:./data/parts.db");
+
+  let corsOrigins: string[] = [];
+  if (e.CORS_ORIGINS !== undefined) {
+    for (const raw of e.CORS_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean)) {
+      if (raw === "*") {
+        errors.push("CORS_ORIGINS must list origins explicitly; '*' is not allowed");
+        continue;
+      }
+      const origin = parseOrigin(raw);
+      if (origin === null) errors.push(`CORS_ORIGINS has an invalid origin: ${raw}`);
+      else corsOrigins.push(origin);
+    }
+  } else if (!production) {
+    corsOrigins = DEFAULT_DEV_ORIGINS;
+  }
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      appEnv: e.APP_ENV,
+      port: e.PORT ?? 5000,
+      host: e.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
+      databaseUrl,
+      databaseAuthToken: e.DATABASE_AUTH_TOKEN,
+      secretKey,
+      usingDevKey,
+      corsOrigins,
+      seedSampleData: e.SEED_SAMPLE_DATA,
+      basePath: e.BASE_PATH ? e.BASE_PATH.replace(/\/$/, "") : "",
+      staticDir: e.STATIC_DIR,
+      maxBodyBytes: e.MAX_BODY_BYTES ?? 256 * 1024,
+    },
+  };
+}

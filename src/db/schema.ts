@@ -1,0 +1,47 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+
+/** Every custom part of the robot, from review to completed. */
+export const parts = sqliteTable(
+  "parts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    partId: text("part_id").notNull(),
+    name: text("name"),
+    type: text("type", { enum: ["cnc", "hand"] }),
+    material: text("material").notNull(),
+    subsystem: text("subsystem").notNull(),
+    amount: integer("amount").notNull().default(1),
+    assigned: text("assigned"),
+    status: text("status", {
+      enum: ["Pending", "Reviewed", "In Progress", "Already Started", "Completed"],
+    }).notNull().default("Pending"),
+    category: text("category", { enum: ["review", "cnc", "hand", "completed"] })
+      .notNull().default("review"),
+    notes: text("notes"),
+    file: text("file"),
+    onshapeUrl: text("onshape_url"),
+    /** Milliseconds since the epoch (UTC). */
+    claimedDate: integer("claimed_date"),
+    miscInfo: text("misc_info", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** Incremented by every change; the basis of compare-and-set writes. */
+    version: integer("version").notNull().default(1),
+    createdAt: integer("created_at").notNull().default(
+      sql`(cast(unixepoch('subsec') * 1000 as integer))`,
+    ),
+    updatedAt: integer("updated_at").notNull().default(
+      sql`(cast(unixepoch('subsec') * 1000 as integer))`,
+    ),
+  },
+  (t) => [
+    index("parts_category_created_idx").on(t.category, t.createdAt, t.id),
+    index("parts_created_idx").on(t.createdAt, t.id),
+    index("parts_updated_idx").on(t.updatedAt, t.id),
+    index("parts_part_id_idx").on(t.partId),
+    index("parts_status_idx").on(t.status),
+    index("parts_assigned_idx").on(t.assigned),
+  ],
+);
+
+export type PartRow = typeof parts.$inferSelect;
+export type NewPartRow = typeof parts.$inferInsert;

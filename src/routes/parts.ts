@@ -1,0 +1,226 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App, RouteContext } from "../app.ts";
+import { toPart } from "../db/parts-repo.ts";
+import type { PartRow } from "../db/schema.ts";
+import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
+import { ApiError } from "../errors.ts";
+import { errors, IdParams, jsonResponse, MessageSchema } from "../schemas/common.ts";
+import {
+  CategoryListQuery,
+  CategoryParams,
+  ListQuery,
+  PartCreateInput,
+  PartListSchema,
+  PartSchema,
+  PartUpdateInput,
+  SORT_KEYS,
+} from "../schemas/parts.ts";
+
+/** Security requirement shared by every /api/parts route. */
+export const keyAuth: Record<string, string[]>[] = [{ ApiKeyAuth: [] }, { BearerAuth: [] }];
+
+const tags = ["Parts"];
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/api/parts",
+  operationId: "listParts",
+  summary: "List parts with filters, search, sorting and paging",
+  tags,
+  security: keyAuth,
+  request: { query: ListQuery },
+  responses: {
+    200: jsonResponse(PartListSchema, "Matching parts and their total count"),
+    400: errors[400],
+    401: errors[401],
+  },
+});
+
+const categoryListRoute = createRoute({
+  method: "get",
+  path: "/api/parts/categories/{category}",
+  operationId: "listPartsInCategory",
+  summary: "List the parts of one workflow stage",
+  tags,
+  security: keyAuth,
+  request: { params: CategoryParams, query: CategoryListQuery },
+  responses: {
+    200: jsonResponse(PartListSchema, "Parts in the stage"),
+    400: errors[400],
+    401: errors[401],
+  },
+});
+
+const createPartRoute = createRoute({
+  method: "post",
+  path: "/api/parts",
+  operationId: "createPart",
+  summary: "Create a part (it starts in review)",
+  tags,
+  security: keyAuth,
+  request: {
+    body: { content: { "application/json": { schema: PartCreateInput } }, required: true },
+  },
+  responses: {
+    201: jsonResponse(PartSchema, "The created part"),
+    400: errors[400],
+    401: errors[401],
+    413: errors[413],
+    415: errors[415],
+  },
+});
+
+const getPartRoute = createRoute({
+  method: "get",
+  path: "/api/parts/{id}",
+  operationId: "getPart",
+  summary: "Get one part",
+  tags,
+  security: keyAuth,
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(PartSchema, "The part"),
+    401: errors[401],
+    404: errors[404],
+  },
+});
+
+const updatePartRoute = createRoute({
+  method: "put",
+  path: "/api/parts/{id}",
+  operationId: "updatePart",
+  summary: "Change some fields of a part (miscInfo is replaced whole)",
+  tags,
+  security: keyAuth,
+  request: {
+    params: IdParams,
+    body: { content: { "application/json": { schema: PartUpdateInput } }, required: true },
+  },
+  responses: {
+    200: jsonResponse(PartSchema, "The updated part"),
+    400: errors[400],
+    401: errors[401],
+    404: errors[404],
+    409: errors[409],
+    413: errors[413],
+    415: errors[415],
+  },
+});
+
+const deletePartRoute = createRoute({
+  method: "delete",
+  path: "/api/parts/{id}",
+  operationId: "deletePart",
+  summary: "Delete a part",
+  tags,
+  security: keyAuth,
+  request: { params: IdParams },
+  responses: {
+    200: jsonResponse(MessageSchema, "Deleted"),
+    401: errors[401],
+    404: errors[404],
+  },
+});
+
+type ListInput = z.infer<typeof CategoryListQuery> & { category?: Category };
+
+async function listParts(ctx: RouteContext, q: ListInput) {
+  const { rows, total } = await ctx.repo.list({
+    category: q.category,
+    search: q.search,
+    sortField: SORT_KEYS[q.sort_by ?? "created_at"],
+    sortOrder: q.sort_order ?? "desc",
+    limit: q.limit,
+    offset: q.offset ?? 0,
+  });
+  return { parts: rows.map(toPart), total, limit: q.limit ?? null, offset: q.offset ?? 0 };
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+  return false;
+}
+
+/** The fields of `patch` whose values differ from the row; empty when the edit changes nothing. */
+function effectiveChanges(row: PartRow, patch: Record<string, unknown>): Record<string, unknown> {
+  const changes: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    if (!sameValue(row[key as keyof PartRow], value)) changes[key] = value;
+  }
+  return changes;
+}
+
+function rejectCategory(): never {
+  throw new ApiError(
+    "validation_failed",
+    "category changes only through the workflow actions (approve, complete, revert)",
+    {
+      field: "category",
+      issues: [{ path: "category", message: "use the workflow actions to change the stage" }],
+    },
+  );
+}
+
+/** Part CRUD and list routes. */
+export function registerPartRoutes(app: App, ctx: RouteContext): void {
+  app.openapi(listRoute, async (c) => c.json(await listParts(ctx, c.req.valid("query")), 200));
+
+  app.openapi(categoryListRoute, async (c) => {
+    const query = { ...c.req.valid("query"), category: c.req.valid("param").category };
+    return c.json(await listParts(ctx, query), 200);
+  });
+
+  app.openapi(createPartRoute, async (c) => {
+    const { category, ...input } = c.req.valid("json");
+    if (category !== undefined && category !== "review") rejectCategory();
+    const now = ctx.now();
+    const row = await ctx.repo.insert({
+      partId: input.partId,
+      name: input.name ?? null,
+      type: input.type ?? null,
+      material: input.material,
+      subsystem: input.subsystem,
+      amount: input.amount ?? 1,
+      assigned: input.assigned ?? null,
+      status: input.status ?? "Pending",
+      category: "review",
+      notes: input.notes ?? null,
+      file: input.file ?? null,
+      onshapeUrl: input.onshapeUrl ?? null,
+      claimedDate: input.claimedDate ?? null,
+      miscInfo: input.miscInfo ?? null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return c.json(toPart(row), 201);
+  });
+
+  app.openapi(getPartRoute, async (c) => {
+    const row = await ctx.repo.get(Number(c.req.valid("param").id));
+    if (!row) throw new ApiError("not_found", "Part not found");
+    return c.json(toPart(row), 200);
+  });
+
+  app.openapi(updatePartRoute, async (c) => {
+    const id = Number(c.req.valid("param").id);
+    const { category, ...edit } = c.req.valid("json");
+    const result = await ctx.repo.mutate(id, (row) => {
+      if (category !== undefined && category !== row.category) rejectCategory();
+      const planned = planEdit(row, edit as PartEdit, ctx.now());
+      const changes = effectiveChanges(row, planned as Record<string, unknown>);
+      return Object.keys(changes).length === 0 ? null : { patch: changes };
+    }, ctx.now);
+    if (!result) throw new ApiError("not_found", "Part not found");
+    return c.json(toPart(result.row), 200);
+  });
+
+  app.openapi(deletePartRoute, async (c) => {
+    const deleted = await ctx.repo.delete(Number(c.req.valid("param").id));
+    if (!deleted) throw new ApiError("not_found", "Part not found");
+    return c.json({ message: "Part deleted successfully" }, 200);
+  });
+}

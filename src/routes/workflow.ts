@@ -1,0 +1,85 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { App, RouteContext } from "../app.ts";
+import { toPart } from "../db/parts-repo.ts";
+import { type Action, type ActionInput, decide } from "../domain/workflow.ts";
+import { ApiError } from "../errors.ts";
+import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
+import { ApproveInput, AssignInput, CompleteInput, PartSchema } from "../schemas/parts.ts";
+import { keyAuth } from "./parts.ts";
+
+const EmptyInput = z.object({}).openapi("EmptyBody");
+
+const ACTION_DOCS: Record<Action, { summary: string; body: z.ZodType; required: boolean }> = {
+  approve: {
+    summary: "Approve a part in review into CNC or hand fabrication (by its type)",
+    body: ApproveInput,
+    required: false,
+  },
+  assign: {
+    summary: "Claim a part in fabrication for a person",
+    body: AssignInput,
+    required: true,
+  },
+  unclaim: {
+    summary: "Release a claimed part",
+    body: EmptyInput,
+    required: false,
+  },
+  complete: {
+    summary: "Mark a part in fabrication as completed",
+    body: CompleteInput,
+    required: false,
+  },
+  revert: {
+    summary: "Send a completed part back to fabrication",
+    body: EmptyInput,
+    required: false,
+  },
+};
+
+function actionRoute(action: Action) {
+  const doc = ACTION_DOCS[action];
+  return createRoute({
+    method: "post",
+    path: `/api/parts/{id}/${action}`,
+    operationId: `${action}Part`,
+    summary: doc.summary,
+    tags: ["Workflow"],
+    security: keyAuth,
+    request: {
+      params: IdParams,
+      body: { content: { "application/json": { schema: doc.body } }, required: doc.required },
+    },
+    responses: {
+      200: jsonResponse(PartSchema, "The part after the action (unchanged if it already held)"),
+      400: errors[400],
+      401: errors[401],
+      404: errors[404],
+      409: errors[409],
+      413: errors[413],
+      415: errors[415],
+    },
+  });
+}
+
+/** The five workflow actions; each is one compare-and-set write decided by the domain. */
+export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
+  for (const action of ["approve", "assign", "unclaim", "complete", "revert"] as const) {
+    app.openapi(actionRoute(action), async (c) => {
+      const id = Number(c.req.valid("param").id);
+      const input = c.req.valid("json") as ActionInput;
+      const result = await ctx.repo.mutate(id, (row) => {
+        const outcome = decide(action, row, input, ctx.now());
+        if (outcome.kind === "rejected") {
+          throw new ApiError(outcome.code, outcome.message, {
+            category: row.category,
+            ...(outcome.code === "conflict" ? { assigned: row.assigned } : {}),
+          });
+        }
+        return outcome.kind === "unchanged" ? null : { patch: outcome.patch };
+      }, ctx.now);
+      if (!result) throw new ApiError("not_found", "Part not found");
+      return c.json(toPart(result.row), 200);
+    });
+  }
+}
