@@ -11,7 +11,9 @@ import { PartsRepo } from "./db/parts-repo.ts";
 import { ContentionError } from "./db/parts-repo.ts";
 import type { Db } from "./db/types.ts";
 import { ApiError, type ErrorCode, validationError } from "./errors.ts";
-import { createAuth } from "./auth.ts";
+import { createAuth, type Principal } from "./auth.ts";
+import { KeysRepo } from "./db/keys-repo.ts";
+import { registerKeyRoutes } from "./routes/keys.ts";
 import { registerPartRoutes } from "./routes/parts.ts";
 import { registerWorkflowRoutes } from "./routes/workflow.ts";
 import { registerStatsRoutes } from "./routes/stats.ts";
@@ -34,12 +36,14 @@ export interface AppDeps {
   docsAssets?: AssetSource;
   /** A built single-page frontend to serve at `/` (STATIC_DIR). */
   staticFiles?: AssetSource;
+  /** The client's network address as the runtime reports it (for the auth rate limit). */
+  clientAddress?: (c: Context) => string | undefined;
   /** Where unexpected errors are reported. */
   logError?: (message: string, error: unknown) => void;
 }
 
 export interface AppEnv {
-  Variables: { requestId: string };
+  Variables: { requestId: string; principal: Principal };
 }
 
 export type App = OpenAPIHono<AppEnv>;
@@ -47,6 +51,7 @@ export type App = OpenAPIHono<AppEnv>;
 /** Context shared by the route modules. */
 export interface RouteContext {
   repo: PartsRepo;
+  keys: KeysRepo;
   now: () => number;
   config: Config;
   docsAssets?: AssetSource;
@@ -116,6 +121,7 @@ export function createApp(deps: AppDeps): App {
   const { config } = deps;
   const ctx: RouteContext = {
     repo: new PartsRepo(deps.db),
+    keys: new KeysRepo(deps.db),
     now: deps.now ?? Date.now,
     config,
     docsAssets: deps.docsAssets,
@@ -189,14 +195,21 @@ export function createApp(deps: AppDeps): App {
     await next();
   });
 
-  const auth = createAuth(config);
-  app.use("/api/parts", auth);
-  app.use("/api/parts/*", auth);
+  const auth = createAuth({
+    config,
+    keys: ctx.keys,
+    now: ctx.now,
+    clientAddress: deps.clientAddress ?? (() => undefined),
+  });
+  for (const path of ["/api/parts", "/api/parts/*", "/api/keys", "/api/keys/*"]) {
+    app.use(path, auth);
+  }
 
   registerSystemRoutes(app, ctx);
   registerStatsRoutes(app, ctx);
   registerWorkflowRoutes(app, ctx);
   registerPartRoutes(app, ctx);
+  registerKeyRoutes(app, ctx);
   registerDocsRoutes(app, ctx);
   registerStaticRoutes(app, ctx);
   return root;

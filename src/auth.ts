@@ -1,12 +1,30 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
+import type { KeysRepo } from "./db/keys-repo.ts";
+import { type Role, roleAllows } from "./domain/roles.ts";
+import type { ApiKeyRow } from "./db/schema.ts";
 
 const encoder = new TextEncoder();
 
-/** SHA-256 of a key; keys are only ever compared as hashes. */
+/** Who is making a request, as established by their key. */
+export interface Principal {
+  /** Key id, or null for the SECRET_KEY bootstrap key. */
+  keyId: number | null;
+  name: string;
+  role: Role;
+}
+
+/** The name recorded for actions taken with SECRET_KEY. */
+export const SHARED_KEY_NAME = "shared key";
+
+/** SHA-256 of a key; keys are only ever stored and compared as hashes. */
 export async function hashKey(key: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Compares two equal-length digests without an early exit, so timing reveals nothing. */
@@ -15,6 +33,18 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
   return diff === 0;
+}
+
+const KEY_PREFIX = "pm_";
+const VISIBLE_CHARS = 10;
+
+/** A new random key (192 bits, base64url) with its visible prefix and stored hash. */
+export async function generateKey(): Promise<{ key: string; prefix: string; keyHash: string }> {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const body = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
+  const key = `${KEY_PREFIX}${body}`;
+  return { key, prefix: key.slice(0, VISIBLE_CHARS), keyHash: toHex(await hashKey(key)) };
 }
 
 /** The key a request carries in `X-API-Key` or `Authorization: Bearer`, if any. */
@@ -28,18 +58,141 @@ export function presentedKey(headers: { get(name: string): string | null }): str
 
 const HOW_TO_SEND = "Send the key in the X-API-Key header or as 'Authorization: Bearer <key>'";
 
-/** Middleware admitting only requests that carry the team's shared key. */
-export function createAuth(config: Config): MiddlewareHandler {
-  const expected = hashKey(config.secretKey);
+/** Counts failed authentications per client address in fixed one-minute windows. */
+export class FailureLimiter {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly maxTracked = 10_000,
+  ) {}
+
+  /** Seconds until the address may try again, or 0 when it is not blocked. */
+  blockedFor(address: string, now: number): number {
+    const w = this.windows.get(address);
+    if (!w || w.resetAt <= now || w.count < this.limit) return 0;
+    return Math.ceil((w.resetAt - now) / 1000);
+  }
+
+  recordFailure(address: string, now: number): void {
+    const w = this.windows.get(address);
+    if (w && w.resetAt > now) {
+      w.count++;
+      return;
+    }
+    if (this.windows.size >= this.maxTracked) this.prune(now);
+    this.windows.set(address, { count: 1, resetAt: now + this.windowMs });
+  }
+
+  private prune(now: number): void {
+    for (const [address, w] of this.windows) {
+      if (w.resetAt <= now) this.windows.delete(address);
+    }
+    // Still full of live windows: drop the oldest entries rather than grow without bound.
+    for (const address of this.windows.keys()) {
+      if (this.windows.size < this.maxTracked) break;
+      this.windows.delete(address);
+    }
+  }
+}
+
+export interface AuthOptions {
+  config: Config;
+  keys: KeysRepo;
+  now: () => number;
+  /** The client's network address, as the runtime reports it. */
+  clientAddress: (c: Context) => string | undefined;
+}
+
+const TOUCH_GRANULARITY_MS = 60_000;
+
+/**
+ * Establishes the Principal for /api routes: SECRET_KEY is the bootstrap admin, other keys are
+ * looked up by hash. Wrong keys count against the client address; a valid key is never
+ * throttled, so a whole team behind one school NAT keeps working.
+ */
+export function createAuth(options: AuthOptions): MiddlewareHandler {
+  const { config, keys, now } = options;
+  const sharedHash = hashKey(config.secretKey);
+  const limiter = new FailureLimiter(config.authFailureLimit, 60_000);
+  const lastTouched = new Map<number, number>();
+
+  const addressOf = (c: Context): string => {
+    if (config.trustProxy) {
+      const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+      if (forwarded) return forwarded;
+    }
+    return options.clientAddress(c) ?? "unknown";
+  };
+
+  const lookup = async (key: string): Promise<Principal | null> => {
+    const digest = await hashKey(key);
+    if (constantTimeEqual(digest, await sharedHash)) {
+      return { keyId: null, name: SHARED_KEY_NAME, role: "admin" };
+    }
+    const hex = toHex(digest);
+    const row: ApiKeyRow | undefined = await keys.findByHash(hex);
+    // The index finds the row by hash; the constant-time check guards the final decision.
+    if (!row || row.revokedAt !== null) return null;
+    if (!constantTimeEqual(encoder.encode(row.keyHash), encoder.encode(hex))) return null;
+    const t = now();
+    if ((lastTouched.get(row.id) ?? 0) < t - TOUCH_GRANULARITY_MS) {
+      lastTouched.set(row.id, t);
+      await keys.touch(row.id, t, TOUCH_GRANULARITY_MS);
+    }
+    return { keyId: row.id, name: row.name, role: row.role };
+  };
+
   return async (c, next) => {
     if (c.req.method === "OPTIONS") return next();
     const key = presentedKey(c.req.raw.headers);
     if (!key) throw new ApiError("unauthorized", "API key required", { details: HOW_TO_SEND });
-    if (!constantTimeEqual(await hashKey(key), await expected)) {
-      throw new ApiError("unauthorized", "Invalid API key", {
-        details: "The key is not valid for this server",
-      });
+    const principal = key.length <= 512 ? await lookup(key) : null;
+    if (principal) {
+      c.set("principal", principal);
+      return next();
+    }
+    const address = addressOf(c);
+    const t = now();
+    const wait = limiter.blockedFor(address, t);
+    if (wait > 0) {
+      throw new ApiError(
+        "rate_limited",
+        "Too many failed authentication attempts; try again later",
+        { details: `Retry in ${wait} s` },
+        { "Retry-After": String(wait) },
+      );
+    }
+    limiter.recordFailure(address, t);
+    throw new ApiError("unauthorized", "Invalid API key", { details: HOW_TO_SEND });
+  };
+}
+
+/** Route middleware: 403 unless the principal's role is at least `needed`. */
+export function requireRole(needed: Role): MiddlewareHandler {
+  return async (c, next) => {
+    const principal = c.get("principal") as Principal | undefined;
+    if (!principal) throw new ApiError("unauthorized", "API key required");
+    if (!roleAllows(principal.role, needed)) {
+      throw new ApiError(
+        "forbidden",
+        `This needs the ${needed} role; your key has the ${principal.role} role`,
+        { details: `Ask an admin for a key with the ${needed} role`, requiredRole: needed },
+      );
     }
     await next();
   };
+}
+
+/** Creates a key for a person: returns the stored row and the key itself (shown only once). */
+export async function issueKey(
+  keys: KeysRepo,
+  name: string,
+  role: Role,
+  now: number,
+): Promise<{ row: ApiKeyRow; key: string }> {
+  const { key, prefix, keyHash } = await generateKey();
+  const row = await keys.insert({ name, role, prefix, keyHash, createdAt: now });
+  return { row, key };
 }

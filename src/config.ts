@@ -38,6 +38,10 @@ export interface Config {
   staticDir: string | undefined;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** Wrong-key attempts allowed per client address per minute before 429. */
+  authFailureLimit: number;
+  /** Take the client address from X-Forwarded-For (only behind a trusted reverse proxy). */
+  trustProxy: boolean;
 }
 
 const blankToUndefined = (v: unknown) => typeof v === "string" && v.trim() === "" ? undefined : v;
@@ -87,6 +91,12 @@ const envSchema = z.object({
       .min(1024, "must be at least 1024").max(16 * 1024 * 1024, "must be at most 16777216")
       .optional(),
   ),
+  AUTH_FAILURE_LIMIT: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).int("must be a whole number")
+      .min(1, "must be at least 1").max(100_000, "must be at most 100000").optional(),
+  ),
+  TRUST_PROXY: z.preprocess(blankToUndefined, bool.optional()),
 });
 
 export type ConfigResult =
@@ -105,15 +115,21 @@ function parseOrigin(origin: string): string | null {
 
 /** Parses an environment record into a Config, or lists every problem, one line each. */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`),
-    };
-  }
-  const e = parsed.data;
+  // Each variable is parsed on its own so that one bad value does not hide the problems
+  // found by the cross-variable checks below (every problem gets its line).
   const errors: string[] = [];
+  const failed = new Set<string>();
+  const values: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(envSchema.shape)) {
+    const result = schema.safeParse(env[key]);
+    if (result.success) values[key] = result.data;
+    else {
+      failed.add(key);
+      const messages = new Set(result.error.issues.map((issue) => issue.message));
+      errors.push(`${key} ${[...messages].join("; ")}`);
+    }
+  }
+  const e = values as z.infer<typeof envSchema>;
   const production = e.APP_ENV === "production";
 
   let secretKey = e.SECRET_KEY;
@@ -129,7 +145,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   }
   secretKey ??= DEV_KEY;
 
-  if (production && e.DATABASE_URL === undefined) {
+  if (production && e.DATABASE_URL === undefined && !failed.has("DATABASE_URL")) {
     errors.push("DATABASE_URL is required in production");
   }
   const databaseUrl = e.DATABASE_URL ??
@@ -166,6 +182,8 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       basePath: e.BASE_PATH ? e.BASE_PATH.replace(/\/$/, "") : "",
       staticDir: e.STATIC_DIR,
       maxBodyBytes: e.MAX_BODY_BYTES ?? 256 * 1024,
+      authFailureLimit: e.AUTH_FAILURE_LIMIT ?? 20,
+      trustProxy: e.TRUST_PROXY ?? false,
     },
   };
 }

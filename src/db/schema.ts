@@ -45,3 +45,22 @@ export const parts = sqliteTable(
 
 export type PartRow = typeof parts.$inferSelect;
 export type NewPartRow = typeof parts.$inferInsert;
+
+/** Per-person API keys. Only a SHA-256 hash of each key is stored, never the key. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull(),
+    role: text("role", { enum: ["viewer", "member", "lead", "admin"] }).notNull(),
+    /** The first characters of the key, shown so people can recognise it. */
+    prefix: text("prefix").notNull(),
+    /** Hex SHA-256 of the whole key. */
+    keyHash: text("key_hash").notNull().unique(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+);
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -40,6 +40,8 @@ const app = createApp({
   db: database.db,
   docsAssets: directorySource(getAbsoluteFSPath()),
   staticFiles: config.staticDir ? directorySource(config.staticDir) : undefined,
+  clientAddress: (c) =>
+    (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname,
 });
 
 if (config.usingDevKey) {

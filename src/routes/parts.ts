@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../app.ts";
+import { access } from "./access.ts";
 import { toPart } from "../db/parts-repo.ts";
 import type { PartRow } from "../db/schema.ts";
 import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
@@ -16,9 +17,6 @@ import {
   SORT_KEYS,
 } from "../schemas/parts.ts";
 
-/** Security requirement shared by every /api/parts route. */
-export const keyAuth: Record<string, string[]>[] = [{ ApiKeyAuth: [] }, { BearerAuth: [] }];
-
 const tags = ["Parts"];
 
 const listRoute = createRoute({
@@ -27,7 +25,7 @@ const listRoute = createRoute({
   operationId: "listParts",
   summary: "List parts with filters, search, sorting and paging",
   tags,
-  security: keyAuth,
+  ...access("viewer"),
   request: { query: ListQuery },
   responses: {
     200: jsonResponse(PartListSchema, "Matching parts and their total count"),
@@ -42,7 +40,7 @@ const categoryListRoute = createRoute({
   operationId: "listPartsInCategory",
   summary: "List the parts of one workflow stage",
   tags,
-  security: keyAuth,
+  ...access("viewer"),
   request: { params: CategoryParams, query: CategoryListQuery },
   responses: {
     200: jsonResponse(PartListSchema, "Parts in the stage"),
@@ -57,7 +55,7 @@ const createPartRoute = createRoute({
   operationId: "createPart",
   summary: "Create a part (it starts in review)",
   tags,
-  security: keyAuth,
+  ...access("member"),
   request: {
     body: { content: { "application/json": { schema: PartCreateInput } }, required: true },
   },
@@ -65,6 +63,7 @@ const createPartRoute = createRoute({
     201: jsonResponse(PartSchema, "The created part"),
     400: errors[400],
     401: errors[401],
+    403: errors[403],
     413: errors[413],
     415: errors[415],
   },
@@ -76,7 +75,7 @@ const getPartRoute = createRoute({
   operationId: "getPart",
   summary: "Get one part",
   tags,
-  security: keyAuth,
+  ...access("viewer"),
   request: { params: IdParams },
   responses: {
     200: jsonResponse(PartSchema, "The part"),
@@ -91,7 +90,7 @@ const updatePartRoute = createRoute({
   operationId: "updatePart",
   summary: "Change some fields of a part (miscInfo is replaced whole)",
   tags,
-  security: keyAuth,
+  ...access("member"),
   request: {
     params: IdParams,
     body: { content: { "application/json": { schema: PartUpdateInput } }, required: true },
@@ -100,6 +99,7 @@ const updatePartRoute = createRoute({
     200: jsonResponse(PartSchema, "The updated part"),
     400: errors[400],
     401: errors[401],
+    403: errors[403],
     404: errors[404],
     409: errors[409],
     413: errors[413],
@@ -113,11 +113,12 @@ const deletePartRoute = createRoute({
   operationId: "deletePart",
   summary: "Delete a part",
   tags,
-  security: keyAuth,
+  ...access("lead"),
   request: { params: IdParams },
   responses: {
     200: jsonResponse(MessageSchema, "Deleted"),
     401: errors[401],
+    403: errors[403],
     404: errors[404],
   },
 });

@@ -4,7 +4,7 @@ import { leaderboard } from "../domain/leaderboard.ts";
 import { STATUSES } from "../domain/workflow.ts";
 import { errors, jsonResponse } from "../schemas/common.ts";
 import { LeaderboardSchema, StatsSchema } from "../schemas/parts.ts";
-import { keyAuth } from "./parts.ts";
+import { access } from "./access.ts";
 
 const statsRoute = createRoute({
   method: "get",
@@ -12,7 +12,7 @@ const statsRoute = createRoute({
   operationId: "getStats",
   summary: "Counts of parts by stage, status and assignment",
   tags: ["Stats"],
-  security: keyAuth,
+  ...access("viewer"),
   responses: { 200: jsonResponse(StatsSchema, "Counts"), 401: errors[401] },
 });
 
@@ -22,7 +22,7 @@ const leaderboardRoute = createRoute({
   operationId: "getLeaderboard",
   summary: "Who completed what: the holder scores 1, other hand workers 0.5 per entry",
   tags: ["Stats"],
-  security: keyAuth,
+  ...access("viewer"),
   responses: { 200: jsonResponse(LeaderboardSchema, "Scores, highest first"), 401: errors[401] },
 });
 

@@ -1,15 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../app.ts";
 import { ApiError } from "../errors.ts";
+import { ROLES } from "../domain/roles.ts";
 import { errors, jsonResponse } from "../schemas/common.ts";
-import { keyAuth } from "./parts.ts";
+import { access } from "./access.ts";
 
 export const HealthSchema = z.object({ status: z.literal("healthy") }).openapi("Health");
 
 export const AuthCheckSchema = z.object({
   status: z.literal("authenticated"),
   name: z.string().openapi({ description: "Who holds the key" }),
-  role: z.string().openapi({ description: "What the key may do" }),
+  role: z.enum(ROLES).openapi({ description: "What the key may do" }),
 }).openapi("AuthCheck");
 
 const healthRoute = createRoute({
@@ -30,7 +31,7 @@ const authCheckRoute = createRoute({
   operationId: "checkAuth",
   summary: "Tell whether the presented key is valid",
   tags: ["System"],
-  security: keyAuth,
+  ...access("viewer"),
   responses: { 200: jsonResponse(AuthCheckSchema, "The key is valid"), 401: errors[401] },
 });
 
@@ -48,6 +49,7 @@ export function registerSystemRoutes(app: App, ctx: RouteContext): void {
 
   app.openapi(authCheckRoute, (c) => {
     c.header("Cache-Control", "no-store");
-    return c.json({ status: "authenticated" as const, name: "shared key", role: "admin" }, 200);
+    const { name, role } = c.get("principal");
+    return c.json({ status: "authenticated" as const, name, role }, 200);
   });
 }

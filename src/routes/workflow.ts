@@ -3,9 +3,10 @@ import type { App, RouteContext } from "../app.ts";
 import { toPart } from "../db/parts-repo.ts";
 import { type Action, type ActionInput, decide } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
+import type { Role } from "../domain/roles.ts";
 import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
 import { ApproveInput, AssignInput, CompleteInput, PartSchema } from "../schemas/parts.ts";
-import { keyAuth } from "./parts.ts";
+import { access } from "./access.ts";
 
 const EmptyInput = z.object({}).openapi("EmptyBody");
 
@@ -18,7 +19,7 @@ const ACTION_DOCS: Record<Action, { summary: string; body: z.ZodType; required: 
   assign: {
     summary: "Claim a part in fabrication for a person",
     body: AssignInput,
-    required: true,
+    required: false,
   },
   unclaim: {
     summary: "Release a claimed part",
@@ -37,6 +38,14 @@ const ACTION_DOCS: Record<Action, { summary: string; body: z.ZodType; required: 
   },
 };
 
+const ACTION_ROLES: Record<Action, Role> = {
+  approve: "lead",
+  assign: "member",
+  unclaim: "member",
+  complete: "member",
+  revert: "lead",
+};
+
 function actionRoute(action: Action) {
   const doc = ACTION_DOCS[action];
   return createRoute({
@@ -45,7 +54,7 @@ function actionRoute(action: Action) {
     operationId: `${action}Part`,
     summary: doc.summary,
     tags: ["Workflow"],
-    security: keyAuth,
+    ...access(ACTION_ROLES[action]),
     request: {
       params: IdParams,
       body: { content: { "application/json": { schema: doc.body } }, required: doc.required },
@@ -54,6 +63,7 @@ function actionRoute(action: Action) {
       200: jsonResponse(PartSchema, "The part after the action (unchanged if it already held)"),
       400: errors[400],
       401: errors[401],
+      403: errors[403],
       404: errors[404],
       409: errors[409],
       413: errors[413],
@@ -67,7 +77,18 @@ export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
   for (const action of ["approve", "assign", "unclaim", "complete", "revert"] as const) {
     app.openapi(actionRoute(action), async (c) => {
       const id = Number(c.req.valid("param").id);
-      const input = c.req.valid("json") as ActionInput;
+      const input = { ...(c.req.valid("json") as ActionInput) };
+      if (action === "assign" && !input.assigned) {
+        const principal = c.get("principal");
+        // A personal key claims for its holder; the shared key must say who.
+        if (principal.keyId === null) {
+          throw new ApiError("validation_failed", "Assigned is required", {
+            field: "assigned",
+            issues: [{ path: "assigned", message: "Assigned is required" }],
+          });
+        }
+        input.assigned = principal.name;
+      }
       const result = await ctx.repo.mutate(id, (row) => {
         const outcome = decide(action, row, input, ctx.now());
         if (outcome.kind === "rejected") {

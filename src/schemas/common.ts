@@ -32,6 +32,8 @@ const errorResponse = (description: string) => ({
 export const errors = {
   400: errorResponse("Invalid input: malformed JSON, wrong type, out-of-range value"),
   401: errorResponse("No valid API key"),
+  403: errorResponse("The key's role does not allow this"),
+  429: errorResponse("Too many failed authentication attempts from this address"),
   404: errorResponse("No part with this id"),
   409: errorResponse("The action is not allowed in the part's stage, or someone else holds it"),
   413: errorResponse("Request body too large"),

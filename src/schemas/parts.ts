@@ -142,7 +142,10 @@ export const ApproveInput = z.preprocess(
 );
 
 export const AssignInput = z.object({
-  assigned: requiredText("assigned", 100).openapi({ example: "Alex" }),
+  assigned: requiredText("assigned", 100).optional().openapi({
+    example: "Alex",
+    description: "Who claims the part; defaults to the holder of a personal key",
+  }),
 }).openapi("AssignBody");
 
 export const CompleteInput = z.preprocess(
