@@ -13,6 +13,10 @@ import type { Db } from "./db/types.ts";
 import { ApiError, type ErrorCode, validationError } from "./errors.ts";
 import { createAuth, type Principal } from "./auth.ts";
 import { KeysRepo } from "./db/keys-repo.ts";
+import { EventsRepo } from "./db/events-repo.ts";
+import { ChangeSignal } from "./live.ts";
+import { registerActivityRoutes } from "./routes/activity.ts";
+import { NotModified } from "./routes/conditional.ts";
 import { registerKeyRoutes } from "./routes/keys.ts";
 import { registerPartRoutes } from "./routes/parts.ts";
 import { registerWorkflowRoutes } from "./routes/workflow.ts";
@@ -38,6 +42,8 @@ export interface AppDeps {
   staticFiles?: AssetSource;
   /** The client's network address as the runtime reports it (for the auth rate limit). */
   clientAddress?: (c: Context) => string | undefined;
+  /** Live stream timing: how often to re-read the event log, and idle heartbeats (ms). */
+  live?: { pollMs?: number; heartbeatMs?: number };
   /** Where unexpected errors are reported. */
   logError?: (message: string, error: unknown) => void;
 }
@@ -52,6 +58,8 @@ export type App = OpenAPIHono<AppEnv>;
 export interface RouteContext {
   repo: PartsRepo;
   keys: KeysRepo;
+  events: EventsRepo;
+  live: { signal: ChangeSignal; pollMs: number; heartbeatMs: number };
   now: () => number;
   config: Config;
   docsAssets?: AssetSource;
@@ -119,8 +127,15 @@ function toApiError(err: unknown): ApiError | null {
 /** Builds the whole HTTP app. Knows nothing about the runtime it runs on. */
 export function createApp(deps: AppDeps): App {
   const { config } = deps;
+  const signal = new ChangeSignal();
   const ctx: RouteContext = {
-    repo: new PartsRepo(deps.db),
+    repo: new PartsRepo(deps.db, () => signal.notify()),
+    events: new EventsRepo(deps.db),
+    live: {
+      signal,
+      pollMs: deps.live?.pollMs ?? 1000,
+      heartbeatMs: deps.live?.heartbeatMs ?? 15_000,
+    },
     keys: new KeysRepo(deps.db),
     now: deps.now ?? Date.now,
     config,
@@ -131,6 +146,7 @@ export function createApp(deps: AppDeps): App {
 
   const root = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
   root.onError((err, c) => {
+    if (err instanceof NotModified) return c.body(null, 304);
     const apiError = toApiError(err);
     if (apiError) {
       for (const [k, v] of Object.entries(apiError.headers)) c.header(k, v);
@@ -201,12 +217,15 @@ export function createApp(deps: AppDeps): App {
     now: ctx.now,
     clientAddress: deps.clientAddress ?? (() => undefined),
   });
-  for (const path of ["/api/parts", "/api/parts/*", "/api/keys", "/api/keys/*"]) {
+  for (const area of ["parts", "keys", "activity"]) {
+    const path = `/api/${area}`;
     app.use(path, auth);
+    app.use(`${path}/*`, auth);
   }
 
   registerSystemRoutes(app, ctx);
   registerStatsRoutes(app, ctx);
+  registerActivityRoutes(app, ctx);
   registerWorkflowRoutes(app, ctx);
   registerPartRoutes(app, ctx);
   registerKeyRoutes(app, ctx);

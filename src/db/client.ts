@@ -1,5 +1,7 @@
-import { type Client, createClient } from "@libsql/client";
-import { drizzle } from "drizzle-orm/libsql";
+import type { Client } from "@libsql/client";
+// The web build of drizzle's libSQL driver only wraps the client it is given; unlike
+// "drizzle-orm/libsql" it does not load the native module.
+import { drizzle } from "drizzle-orm/libsql/web";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import * as schema from "./schema.ts";
 import type { Db } from "./types.ts";
@@ -19,9 +21,21 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
+/**
+ * The client module for a URL. Files and memory need the native build; `libsql:` and `http(s):`
+ * use the Web-standard build (fetch only), which also runs where native modules cannot load
+ * (Deno Deploy). `ws(s):` stays native: Node 20 has no global WebSocket.
+ */
+function clientModule(url: string) {
+  return /^(libsql|https?):/.test(url)
+    ? import("@libsql/client/web")
+    : import("@libsql/client");
+}
+
 /** Opens a libSQL database (file, memory or remote), applies migrations and tunes file databases. */
 export async function openLibsql(options: OpenOptions): Promise<LibsqlDatabase> {
   const isFile = options.url.startsWith("file:");
+  const { createClient } = await clientModule(options.url);
   const client = createClient({
     url: options.url,
     authToken: options.authToken,

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { type NewPartRow, type PartRow, parts } from "./schema.ts";
+import { type EventAction, type NewPartRow, type PartRow, parts } from "./schema.ts";
 import type { Db } from "./types.ts";
 import type { Category } from "../domain/workflow.ts";
 import type { Part, SortField } from "../schemas/parts.ts";
@@ -24,8 +24,11 @@ export interface Counts {
   statuses: Record<string, number>;
 }
 
-/** What a mutation callback decides after seeing the current row. */
-export type Mutation = { patch: Partial<NewPartRow> } | null;
+/** What a mutation callback decides after seeing the current row (null: nothing to do). */
+export type Mutation = { patch: Partial<NewPartRow>; action: EventAction } | null;
+
+/** A field-by-field diff, as stored in events: `{field: {from, to}}`. */
+export type Changes = Record<string, { from: unknown; to: unknown }>;
 
 /** Thrown when a part keeps changing under a compare-and-set write. */
 export class ContentionError extends Error {}
@@ -85,11 +88,83 @@ export function toPart(row: PartRow): Part {
   };
 }
 
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+  return false;
+}
+
+const TIME_FIELDS = new Set(["claimedDate", "createdAt", "updatedAt"]);
+
+/** The fields of `patch` whose values differ from `row`, with old and new values. */
+export function diff(row: PartRow, patch: Partial<NewPartRow>): Changes {
+  const changes: Changes = {};
+  for (const [key, to] of Object.entries(patch)) {
+    if (to === undefined) continue;
+    const from = row[key as keyof PartRow];
+    if (sameValue(from, to)) continue;
+    changes[key] = TIME_FIELDS.has(key)
+      ? { from: iso(from as number | null), to: iso(to as number | null) }
+      : { from: from ?? null, to };
+  }
+  return changes;
+}
+
+/** The strong ETag of a part: it changes whenever the part does. */
+export function partEtag(row: Pick<PartRow, "id" | "version">): string {
+  return `"${row.id}.${row.version}"`;
+}
+
 const MAX_CAS_ATTEMPTS = 50;
+
+/** Who made a change, for the event log. */
+export interface Actor {
+  name: string;
+}
+
+/** The stage and status on either side of an event: literal values, or the row's own. */
+type Side = { category: string; status: string } | "row" | null;
+
+/**
+ * An event built from the part's row as it is inside the same batch, so the event describes
+ * exactly what was written. `where` selects the row and carries the write's guard.
+ */
+function eventFromRow(
+  e: {
+    action: EventAction;
+    actor: string;
+    from: Side;
+    to: Side;
+    changes: Changes | null;
+    now: number;
+    /** Added to the row's version: 0 after an update, 1 for a delete (the row goes away). */
+    versionOffset?: number;
+  },
+  where: SQL,
+): SQL {
+  const pair = (v: Side) =>
+    v === "row"
+      ? sql`category, status`
+      : v === null
+      ? sql`NULL, NULL`
+      : sql`${v.category}, ${v.status}`;
+  return sql`INSERT INTO part_events (part_id, part_number, part_name, action, actor,
+      from_category, from_status, to_category, to_status, changes, version, created_at)
+    SELECT id, part_id, name, ${e.action}, ${e.actor}, ${pair(e.from)}, ${pair(e.to)},
+      ${e.changes === null ? null : JSON.stringify(e.changes)}, version + ${e.versionOffset ?? 0},
+      ${e.now}
+    FROM parts WHERE ${where}`;
+}
 
 /** Data access for parts. Works on any async Drizzle SQLite driver (libSQL, D1). */
 export class PartsRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Called after every committed change, e.g. to wake live streams in this process. */
+    private readonly onChange: () => void = () => {},
+  ) {}
 
   /** One page of parts and the number of all matches. */
   async list(options: ListOptions): Promise<{ rows: PartRow[]; total: number }> {
@@ -109,7 +184,8 @@ export class PartsRepo {
       .$dynamic();
     if (options.limit !== undefined) rowsQuery = rowsQuery.limit(options.limit);
     if (options.offset > 0) {
-      rowsQuery = rowsQuery.limit(options.limit ?? -1).offset(options.offset);
+      // SQLite needs a LIMIT before OFFSET; drizzle drops a negative one, so "all" is a huge one.
+      rowsQuery = rowsQuery.limit(options.limit ?? Number.MAX_SAFE_INTEGER).offset(options.offset);
     }
     const countQuery = this.db.select({ n: sql<number>`count(*)` }).from(parts).where(where);
     const [rows, count] = await this.db.batch([rowsQuery, countQuery]);
@@ -121,45 +197,106 @@ export class PartsRepo {
     return rows[0];
   }
 
-  async insert(values: NewPartRow): Promise<PartRow> {
-    const [row] = await this.db.insert(parts).values(values).returning();
-    return row;
+  /** Inserts a part and its "created" event in one atomic batch. */
+  async insert(values: NewPartRow, actor: Actor): Promise<PartRow> {
+    const [rows] = await this.db.batch([
+      this.db.insert(parts).values(values).returning(),
+      this.createdEvent(values, actor),
+    ]);
+    this.onChange();
+    return rows[0];
   }
 
-  /** Inserts many parts in one atomic batch. */
-  async insertMany(values: NewPartRow[]): Promise<void> {
+  /** Inserts many parts, each with its "created" event, in one atomic batch. */
+  async insertMany(values: NewPartRow[], actor: Actor): Promise<void> {
     if (values.length === 0) return;
-    await this.db.insert(parts).values(values);
+    const [first, ...rest] = values.flatMap((v) => [
+      this.db.insert(parts).values(v),
+      this.createdEvent(v, actor),
+    ]);
+    await this.db.batch([first, ...rest]);
+    this.onChange();
+  }
+
+  private createdEvent(values: NewPartRow, actor: Actor) {
+    return this.db.run(eventFromRow({
+      action: "created",
+      actor: actor.name,
+      from: null,
+      to: "row",
+      changes: null,
+      now: values.createdAt ?? Date.now(),
+    }, sql`id = last_insert_rowid()`));
   }
 
   /**
    * Applies `decide` to the current row with a compare-and-set on `version`, retrying when a
    * concurrent writer got there first, so no update is lost and every decision sees fresh data.
-   * Returns undefined when the part does not exist; `changed` is false when `decide` returned null.
+   * The change and its event are one atomic batch. Returns undefined when the part does not
+   * exist; `changed` is false when nothing needed to change.
    */
   async mutate(
     id: number,
     decide: (row: PartRow) => Mutation,
     now: () => number,
+    actor: Actor,
   ): Promise<{ row: PartRow; changed: boolean } | undefined> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = await this.get(id);
       if (!current) return undefined;
       const mutation = decide(current);
-      if (mutation === null) return { row: current, changed: false };
-      const [row] = await this.db.update(parts)
-        .set({ ...mutation.patch, version: current.version + 1, updatedAt: now() })
-        .where(and(eq(parts.id, id), eq(parts.version, current.version)))
-        .returning();
-      if (row) return { row, changed: true };
+      const changes = mutation ? diff(current, mutation.patch) : {};
+      if (!mutation || Object.keys(changes).length === 0) return { row: current, changed: false };
+      const t = now();
+      const patch = Object.fromEntries(
+        Object.keys(changes).map((k) => [k, mutation.patch[k as keyof NewPartRow]]),
+      );
+      const version = current.version + 1;
+      const [rows] = await this.db.batch([
+        this.db.update(parts)
+          .set({ ...patch, version, updatedAt: t })
+          .where(and(eq(parts.id, id), eq(parts.version, current.version)))
+          .returning(),
+        // changes() = 1 only if the compare-and-set above wrote the row.
+        this.db.run(eventFromRow({
+          action: mutation.action,
+          actor: actor.name,
+          from: current,
+          to: "row",
+          changes,
+          now: t,
+        }, sql`id = ${id} AND version = ${version} AND changes() = 1`)),
+      ]);
+      if (rows[0]) {
+        this.onChange();
+        return { row: rows[0], changed: true };
+      }
     }
     throw new ContentionError(`part ${id} kept changing during the update`);
   }
 
-  /** Deletes a part; false when it did not exist. */
-  async delete(id: number): Promise<boolean> {
-    const rows = await this.db.delete(parts).where(eq(parts.id, id)).returning({ id: parts.id });
-    return rows.length > 0;
+  /**
+   * Deletes a part (only at `expectedVersion`, when given) and records a "deleted" event in
+   * the same batch. Returns whether a row was deleted.
+   */
+  async delete(id: number, actor: Actor, now: number, expectedVersion?: number): Promise<boolean> {
+    const guard = expectedVersion === undefined
+      ? eq(parts.id, id)
+      : and(eq(parts.id, id), eq(parts.version, expectedVersion))!;
+    const [, deleted] = await this.db.batch([
+      this.db.run(eventFromRow({
+        action: "deleted",
+        actor: actor.name,
+        from: "row",
+        to: null,
+        changes: null,
+        now,
+        versionOffset: 1,
+      }, guard)),
+      this.db.delete(parts).where(guard).returning({ id: parts.id }),
+    ]);
+    if (deleted.length > 0) this.onChange();
+    return deleted.length > 0;
   }
 
   async count(): Promise<number> {
@@ -193,10 +330,20 @@ export class PartsRepo {
     };
   }
 
-  /** Holder and miscInfo of every completed part, for the leaderboard. */
-  completedCredits(): Promise<Pick<PartRow, "assigned" | "miscInfo">[]> {
+  /**
+   * Holder and miscInfo of every completed part, for the leaderboard; with `since`, only parts
+   * completed at or after it.
+   */
+  completedCredits(since?: number): Promise<Pick<PartRow, "assigned" | "miscInfo">[]> {
+    const completed = eq(parts.category, "completed");
     return this.db.select({ assigned: parts.assigned, miscInfo: parts.miscInfo }).from(parts)
-      .where(eq(parts.category, "completed"));
+      .where(
+        since === undefined ? completed : and(
+          completed,
+          sql`${parts.id} IN (SELECT part_id FROM part_events
+            WHERE action = 'completed' AND created_at >= ${since})`,
+        ),
+      );
   }
 
   /** Cheapest possible round trip, for health checks. */

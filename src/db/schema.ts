@@ -64,3 +64,52 @@ export const apiKeys = sqliteTable(
 );
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/**
+ * The history of every part: one row per change, written in the same batch as the change.
+ * No foreign key: events of a deleted part remain.
+ */
+export const partEvents = sqliteTable(
+  "part_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    partId: integer("part_id").notNull(),
+    /** The team part number and name at the time of the event. */
+    partNumber: text("part_number").notNull(),
+    partName: text("part_name"),
+    action: text("action", {
+      enum: [
+        "created",
+        "updated",
+        "approved",
+        "assigned",
+        "unclaimed",
+        "completed",
+        "reverted",
+        "deleted",
+      ],
+    }).notNull(),
+    actor: text("actor").notNull(),
+    fromCategory: text("from_category"),
+    toCategory: text("to_category"),
+    fromStatus: text("from_status"),
+    toStatus: text("to_status"),
+    /** `{field: {from, to}}` for every field the event changed. */
+    changes: text("changes", { mode: "json" }).$type<
+      Record<string, { from: unknown; to: unknown }>
+    >(),
+    /** The part's version after the event. */
+    version: integer("version").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("part_events_part_idx").on(t.partId, t.id),
+    index("part_events_created_idx").on(t.createdAt),
+    index("part_events_actor_idx").on(t.actor, t.id),
+    index("part_events_action_idx").on(t.action, t.createdAt),
+    index("part_events_number_idx").on(t.partNumber, t.id),
+  ],
+);
+
+export type PartEventRow = typeof partEvents.$inferSelect;
+export type EventAction = PartEventRow["action"];

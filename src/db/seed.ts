@@ -185,6 +185,6 @@ export async function seedSampleParts(repo: PartsRepo, now: number): Promise<num
     createdAt: now - ageHours * HOUR,
     updatedAt: now - Math.floor(ageHours / 2) * HOUR,
   }));
-  await repo.insertMany(rows);
+  await repo.insertMany(rows, { name: "sample data" });
   return rows.length;
 }

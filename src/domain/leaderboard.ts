@@ -21,7 +21,9 @@ function handWorkerNames(miscInfo: Record<string, unknown> | null): string[] {
   return names;
 }
 
-/** Scores sorted by score (highest first), then name. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Scores sorted by score (highest first), then name as people read it (case-insensitive). */
 export function leaderboard(credits: Iterable<Credit>): Score[] {
   const scores = new Map<string, number>();
   const add = (name: string, points: number) => scores.set(name, (scores.get(name) ?? 0) + points);
@@ -33,5 +35,8 @@ export function leaderboard(credits: Iterable<Credit>): Score[] {
     }
   }
   return [...scores].map(([name, score]) => ({ name, score }))
-    .sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) =>
+      b.score - a.score || byText(a.name.toLowerCase(), b.name.toLowerCase()) ||
+      byText(a.name, b.name)
+    );
 }

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../app.ts";
 import { access } from "./access.ts";
-import { toPart } from "../db/parts-repo.ts";
-import type { PartRow } from "../db/schema.ts";
+import { partEtag, toPart } from "../db/parts-repo.ts";
+import { checkNotModified, dataEtag, ifMatch } from "./conditional.ts";
 import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
 import { errors, IdParams, jsonResponse, MessageSchema } from "../schemas/common.ts";
@@ -137,24 +137,6 @@ async function listParts(ctx: RouteContext, q: ListInput) {
   return { parts: rows.map(toPart), total, limit: q.limit ?? null, offset: q.offset ?? 0 };
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
-    return JSON.stringify(a) === JSON.stringify(b);
-  }
-  return false;
-}
-
-/** The fields of `patch` whose values differ from the row; empty when the edit changes nothing. */
-function effectiveChanges(row: PartRow, patch: Record<string, unknown>): Record<string, unknown> {
-  const changes: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === undefined) continue;
-    if (!sameValue(row[key as keyof PartRow], value)) changes[key] = value;
-  }
-  return changes;
-}
-
 function rejectCategory(): never {
   throw new ApiError(
     "validation_failed",
@@ -168,9 +150,13 @@ function rejectCategory(): never {
 
 /** Part CRUD and list routes. */
 export function registerPartRoutes(app: App, ctx: RouteContext): void {
-  app.openapi(listRoute, async (c) => c.json(await listParts(ctx, c.req.valid("query")), 200));
+  app.openapi(listRoute, async (c) => {
+    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
+    return c.json(await listParts(ctx, c.req.valid("query")), 200);
+  });
 
   app.openapi(categoryListRoute, async (c) => {
+    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
     const query = { ...c.req.valid("query"), category: c.req.valid("param").category };
     return c.json(await listParts(ctx, query), 200);
   });
@@ -196,31 +182,56 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
       miscInfo: input.miscInfo ?? null,
       createdAt: now,
       updatedAt: now,
-    });
+    }, { name: c.get("principal").name });
+    c.header("ETag", partEtag(row));
+    c.header("Location", `${ctx.config.basePath}/api/parts/${row.id}`);
     return c.json(toPart(row), 201);
   });
 
   app.openapi(getPartRoute, async (c) => {
     const row = await ctx.repo.get(Number(c.req.valid("param").id));
     if (!row) throw new ApiError("not_found", "Part not found");
+    checkNotModified(c, partEtag(row));
     return c.json(toPart(row), 200);
   });
 
   app.openapi(updatePartRoute, async (c) => {
     const id = Number(c.req.valid("param").id);
     const { category, ...edit } = c.req.valid("json");
-    const result = await ctx.repo.mutate(id, (row) => {
-      if (category !== undefined && category !== row.category) rejectCategory();
-      const planned = planEdit(row, edit as PartEdit, ctx.now());
-      const changes = effectiveChanges(row, planned as Record<string, unknown>);
-      return Object.keys(changes).length === 0 ? null : { patch: changes };
-    }, ctx.now);
+    const checkVersion = ifMatch(c);
+    const result = await ctx.repo.mutate(
+      id,
+      (row) => {
+        checkVersion(row);
+        if (category !== undefined && category !== row.category) rejectCategory();
+        return { patch: planEdit(row, edit as PartEdit, ctx.now()), action: "updated" };
+      },
+      ctx.now,
+      { name: c.get("principal").name },
+    );
     if (!result) throw new ApiError("not_found", "Part not found");
+    c.header("ETag", partEtag(result.row));
     return c.json(toPart(result.row), 200);
   });
 
   app.openapi(deletePartRoute, async (c) => {
-    const deleted = await ctx.repo.delete(Number(c.req.valid("param").id));
+    const id = Number(c.req.valid("param").id);
+    const actor = { name: c.get("principal").name };
+    let deleted: boolean;
+    if (c.req.header("if-match") === undefined) {
+      deleted = await ctx.repo.delete(id, actor, ctx.now());
+    } else {
+      // Delete only the version the client saw; a concurrent change makes it stale (412).
+      const checkVersion = ifMatch(c);
+      const row = await ctx.repo.get(id);
+      if (!row) throw new ApiError("not_found", "Part not found");
+      checkVersion(row);
+      deleted = await ctx.repo.delete(id, actor, ctx.now(), row.version);
+      if (!deleted) {
+        const now = await ctx.repo.get(id);
+        if (now) checkVersion(now);
+      }
+    }
     if (!deleted) throw new ApiError("not_found", "Part not found");
     return c.json({ message: "Part deleted successfully" }, 200);
   });

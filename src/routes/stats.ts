@@ -1,4 +1,6 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { timestampQuery } from "../schemas/events.ts";
+import { checkNotModified, dataEtag } from "./conditional.ts";
 import type { App, RouteContext } from "../app.ts";
 import { leaderboard } from "../domain/leaderboard.ts";
 import { STATUSES } from "../domain/workflow.ts";
@@ -13,7 +15,11 @@ const statsRoute = createRoute({
   summary: "Counts of parts by stage, status and assignment",
   tags: ["Stats"],
   ...access("viewer"),
-  responses: { 200: jsonResponse(StatsSchema, "Counts"), 401: errors[401] },
+  responses: {
+    200: jsonResponse(StatsSchema, "Counts"),
+    304: { description: "Not modified since the ETag in If-None-Match" },
+    401: errors[401],
+  },
 });
 
 const leaderboardRoute = createRoute({
@@ -23,13 +29,42 @@ const leaderboardRoute = createRoute({
   summary: "Who completed what: the holder scores 1, other hand workers 0.5 per entry",
   tags: ["Stats"],
   ...access("viewer"),
-  responses: { 200: jsonResponse(LeaderboardSchema, "Scores, highest first"), 401: errors[401] },
+  request: {
+    query: z.object({
+      since: timestampQuery("since").openapi({
+        description: "Count only parts completed at or after this time",
+      }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(LeaderboardSchema, "Scores, highest first"),
+    304: { description: "Not modified since the ETag in If-None-Match" },
+    400: errors[400],
+    401: errors[401],
+  },
 });
+
+/** The middle value (mean of the middle two for an even count), or null when empty. */
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
+}
 
 /** Stats and leaderboard. */
 export function registerStatsRoutes(app: App, ctx: RouteContext): void {
   app.openapi(statsRoute, async (c) => {
-    const n = await ctx.repo.counts();
+    const now = ctx.now();
+    // The 14-day window moves at midnight UTC, so the day is part of the tag.
+    const day = new Date(now).toISOString().slice(0, 10);
+    checkNotModified(c, dataEtag(c, await ctx.events.latestId(), day));
+    const [n, bySubsystem, perDay, durations] = await Promise.all([
+      ctx.repo.counts(),
+      ctx.events.subsystemProgress(),
+      ctx.events.completionsPerDay(now, 14),
+      ctx.events.claimToCompletion(),
+    ]);
     const statuses = Object.fromEntries(STATUSES.map((s) => [s, n.statuses[s] ?? 0])) as Record<
       (typeof STATUSES)[number],
       number
@@ -44,10 +79,15 @@ export function registerStatsRoutes(app: App, ctx: RouteContext): void {
       assignment: { assigned: n.assigned, unassigned: n.total - n.assigned },
       total: n.total,
       statuses,
+      by_subsystem: bySubsystem,
+      completions_per_day: perDay,
+      median_claim_to_complete_ms: median(durations),
     }, 200);
   });
 
   app.openapi(leaderboardRoute, async (c) => {
-    return c.json({ leaderboard: leaderboard(await ctx.repo.completedCredits()) }, 200);
+    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
+    const { since } = c.req.valid("query");
+    return c.json({ leaderboard: leaderboard(await ctx.repo.completedCredits(since)) }, 200);
   });
 }

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../app.ts";
-import { toPart } from "../db/parts-repo.ts";
+import { partEtag, toPart } from "../db/parts-repo.ts";
+import type { EventAction } from "../db/schema.ts";
+import { ifMatch } from "./conditional.ts";
 import { type Action, type ActionInput, decide } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
 import type { Role } from "../domain/roles.ts";
@@ -46,6 +48,14 @@ const ACTION_ROLES: Record<Action, Role> = {
   revert: "lead",
 };
 
+const EVENT_OF: Record<Action, EventAction> = {
+  approve: "approved",
+  assign: "assigned",
+  unclaim: "unclaimed",
+  complete: "completed",
+  revert: "reverted",
+};
+
 function actionRoute(action: Action) {
   const doc = ACTION_DOCS[action];
   return createRoute({
@@ -89,17 +99,27 @@ export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
         }
         input.assigned = principal.name;
       }
-      const result = await ctx.repo.mutate(id, (row) => {
-        const outcome = decide(action, row, input, ctx.now());
-        if (outcome.kind === "rejected") {
-          throw new ApiError(outcome.code, outcome.message, {
-            category: row.category,
-            ...(outcome.code === "conflict" ? { assigned: row.assigned } : {}),
-          });
-        }
-        return outcome.kind === "unchanged" ? null : { patch: outcome.patch };
-      }, ctx.now);
+      const checkVersion = ifMatch(c);
+      const result = await ctx.repo.mutate(
+        id,
+        (row) => {
+          checkVersion(row);
+          const outcome = decide(action, row, input, ctx.now());
+          if (outcome.kind === "rejected") {
+            throw new ApiError(outcome.code, outcome.message, {
+              category: row.category,
+              ...(outcome.code === "conflict" ? { assigned: row.assigned } : {}),
+            });
+          }
+          return outcome.kind === "unchanged"
+            ? null
+            : { patch: outcome.patch, action: EVENT_OF[action] };
+        },
+        ctx.now,
+        { name: c.get("principal").name },
+      );
       if (!result) throw new ApiError("not_found", "Part not found");
+      c.header("ETag", partEtag(result.row));
       return c.json(toPart(result.row), 200);
     });
   }

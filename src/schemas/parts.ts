@@ -275,6 +275,18 @@ export const StatsSchema = z.object({
   statuses: z.record(z.enum(STATUSES), z.number().int()).openapi({
     description: "Count of parts for every status value",
   }),
+  by_subsystem: z.array(z.object({
+    subsystem: z.string(),
+    parts: z.number().int(),
+    partsCompleted: z.number().int(),
+    amount: z.number().int(),
+    amountCompleted: z.number().int(),
+  })).openapi({ description: "Progress per subsystem: parts and amounts done vs total" }),
+  completions_per_day: z.array(z.object({ date: z.string(), count: z.number().int() }))
+    .openapi({ description: "Completions per UTC day, last 14 days, oldest first" }),
+  median_claim_to_complete_ms: z.number().nullable().openapi({
+    description: "Median time from the latest claim to completion; null until one is recorded",
+  }),
 }).openapi("Stats");
 
 export const LeaderboardSchema = z.object({
