@@ -7,7 +7,15 @@ import { type Action, type ActionInput, decide } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
 import type { Role } from "../domain/roles.ts";
 import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
-import { ApproveInput, AssignInput, CompleteInput, PartSchema } from "../schemas/parts.ts";
+import {
+  ApproveInput,
+  AssignInput,
+  CompleteInput,
+  MAX_MISC_BYTES,
+  MISC_TOO_LARGE,
+  miscInfoBytes,
+  PartSchema,
+} from "../schemas/parts.ts";
 import { access } from "./access.ts";
 
 const EmptyInput = z.object({}).openapi("EmptyBody");
@@ -110,6 +118,16 @@ export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
               category: row.category,
               ...(outcome.code === "conflict" ? { assigned: row.assigned } : {}),
             });
+          }
+          if (outcome.kind === "change" && (input.miscInfo || input.reviewer)) {
+            // What the client merges in may not push the stored miscInfo past its limit.
+            const merged = miscInfoBytes(outcome.patch.miscInfo ?? null);
+            if (merged > MAX_MISC_BYTES && merged > miscInfoBytes(row.miscInfo)) {
+              throw new ApiError("validation_failed", `${MISC_TOO_LARGE} (after merging)`, {
+                field: "miscInfo",
+                issues: [{ path: "miscInfo", message: `${MISC_TOO_LARGE} (after merging)` }],
+              });
+            }
           }
           return outcome.kind === "unchanged"
             ? null

@@ -67,17 +67,58 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-const timestampField = z.union([z.iso.datetime({ offset: true }), z.literal(""), z.null()], {
-  error: "claimedDate must be an ISO-8601 timestamp or null",
-}).transform((v) => (v ? Date.parse(v) : null));
+const TIMESTAMP_ERROR = "claimedDate must be an ISO-8601 timestamp or null";
 
-/** Free-form JSON object with a size cap. */
-export const MiscInfoInput = z.record(z.string(), z.unknown(), {
-  error: "miscInfo must be a JSON object or null",
-}).refine(
-  (v) => JSON.stringify(v).length <= MAX_MISC_BYTES,
-  `miscInfo must be at most ${MAX_MISC_BYTES} bytes when serialized`,
-).nullable().openapi({
+const timestampField = z.union([
+  z.iso.datetime({ offset: true, error: TIMESTAMP_ERROR }),
+  z.literal(""),
+  z.null(),
+], { error: TIMESTAMP_ERROR }).transform((v) => (v ? Date.parse(v) : null));
+
+const utf8 = new TextEncoder();
+
+/** Size of a miscInfo serialized as JSON, in UTF-8 bytes; Infinity if it cannot be serialized. */
+export function miscInfoBytes(value: unknown): number {
+  try {
+    return utf8.encode(JSON.stringify(value)).length;
+  } catch {
+    return Infinity;
+  }
+}
+
+export const MISC_TOO_LARGE = `miscInfo must be at most ${MAX_MISC_BYTES} bytes when serialized`;
+
+/**
+ * True when an object anywhere inside `value` has an own `__proto__` key (JSON.parse creates
+ * those). Iterative, so nesting depth cannot overflow the stack.
+ */
+function hasProtoKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== "object" || v === null) continue;
+    if (!Array.isArray(v) && Object.hasOwn(v, "__proto__")) return true;
+    for (const child of Object.values(v)) stack.push(child);
+  }
+  return false;
+}
+
+/**
+ * Free-form JSON object with a size cap. `__proto__` keys are refused: parsing would silently
+ * drop them (or turn them into a prototype), and clients merging miscInfo would be polluted.
+ */
+export const MiscInfoInput = z.preprocess(
+  (v, ctx) => {
+    if (hasProtoKey(v)) {
+      ctx.addIssue({ code: "custom", message: "miscInfo must not contain the key __proto__" });
+      return z.NEVER;
+    }
+    return v;
+  },
+  z.record(z.string(), z.unknown(), {
+    error: "miscInfo must be a JSON object or null",
+  }).refine((v) => miscInfoBytes(v) <= MAX_MISC_BYTES, MISC_TOO_LARGE).nullable(),
+).openapi({
   type: ["object", "null"],
   description: "Free-form JSON. Known keys: reviewer, storage, handWorkers, completedIncorrectly",
 });
