@@ -14,6 +14,9 @@ export class ChangeSignal {
   /** Resolves on the next change, after `ms`, or when `abort` fires, whichever is first. */
   wait(ms: number, abort?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      // An abort that already fired sends no event: without this the wait would run its full
+      // course, keeping a stream whose client left alive for another poll interval.
+      if (abort?.aborted) return resolve();
       const done = () => {
         clearTimeout(timer);
         this.waiters.delete(done);

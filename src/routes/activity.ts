@@ -80,9 +80,12 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
   app.openapi(historyRoute, async (c) => {
     const id = Number(c.req.valid("param").id);
     const { limit = 50, offset = 0 } = c.req.valid("query");
-    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
+    // The tag is read before the data, so it never claims a newer state than the body shows.
+    const etag = dataEtag(c, await ctx.events.latestId());
     const { rows, total } = await ctx.events.history(id, limit, offset);
     if (total === 0 && !(await ctx.repo.get(id))) throw new ApiError("not_found", "Part not found");
+    // Only after the 404: an unknown part has no representation to be "not modified".
+    checkNotModified(c, etag);
     return c.json({ events: rows.map(toEvent), total, limit, offset }, 200);
   });
 

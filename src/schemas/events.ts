@@ -74,7 +74,10 @@ export const HistoryQuery = z.object({
 export const ActivityQuery = z.object({
   since: timestampQuery("since"),
   after: intQuery("after", 0, Number.MAX_SAFE_INTEGER),
-  actor: z.preprocess(blankToUndefined, z.string().max(100).optional()).openapi({
+  actor: z.preprocess(
+    blankToUndefined,
+    z.string().max(100, "actor must be at most 100 characters").optional(),
+  ).openapi({
     type: "string",
   }),
   action: z.preprocess(
@@ -82,7 +85,10 @@ export const ActivityQuery = z.object({
     z.enum(EVENT_ACTIONS, { error: `action must be one of ${EVENT_ACTIONS.join(", ")}` })
       .optional(),
   ).openapi({ type: "string", enum: [...EVENT_ACTIONS] }),
-  partId: z.preprocess(blankToUndefined, z.string().max(100).optional()).openapi({
+  partId: z.preprocess(
+    blankToUndefined,
+    z.string().max(100, "partId must be at most 100 characters").optional(),
+  ).openapi({
     type: "string",
     description: "Team part number",
   }),
