@@ -9,6 +9,12 @@ import type { Db } from "./types.ts";
 export interface LibsqlDatabase {
   db: Db;
   client: Client;
+  /**
+   * For file databases: the newest event id through a statement prepared once on a read-only
+   * connection. Every read request checks it, and the client library would compile the query
+   * anew each time (~20x slower).
+   */
+  dataVersion?: () => number;
   close(): void;
 }
 
@@ -27,9 +33,7 @@ export interface OpenOptions {
  * (Deno Deploy). `ws(s):` stays native: Node 20 has no global WebSocket.
  */
 function clientModule(url: string) {
-  return /^(libsql|https?):/.test(url)
-    ? import("@libsql/client/web")
-    : import("@libsql/client");
+  return /^(libsql|https?):/.test(url) ? import("@libsql/client/web") : import("@libsql/client");
 }
 
 /** Opens a libSQL database (file, memory or remote), applies migrations and tunes file databases. */
@@ -50,5 +54,23 @@ export async function openLibsql(options: OpenOptions): Promise<LibsqlDatabase> 
   if (options.migrationsFolder) {
     await migrate(db, { migrationsFolder: options.migrationsFolder });
   }
-  return { db, client, close: () => client.close() };
+  if (!isFile) return { db, client, close: () => client.close() };
+  const { default: Database } = await import("libsql");
+  const reader = new Database(filePath(options.url), { readonly: true });
+  const latest = reader.prepare("SELECT max(id) FROM part_events").raw(true);
+  return {
+    db,
+    client,
+    dataVersion: () => Number((latest.get() as [number | null])[0] ?? 0),
+    close: () => {
+      reader.close();
+      client.close();
+    },
+  };
+}
+
+/** The path in a `file:` URL (`file:./data/parts.db`, `file:///srv/parts.db`), without options. */
+function filePath(url: string): string {
+  const rest = url.slice("file:".length).replace(/\?.*$/, "");
+  return rest.startsWith("//") ? decodeURIComponent(new URL(url).pathname) : rest;
 }

@@ -46,12 +46,21 @@ const DAY = 86_400_000;
 
 /** Reads of the event log (writes happen in PartsRepo, in the same batch as each change). */
 export class EventsRepo {
-  constructor(private readonly db: Db) {}
+  /** Built once: this runs on every read request. */
+  private readonly latest;
+
+  constructor(
+    private readonly db: Db,
+    private readonly fastLatestId?: () => number | Promise<number>,
+  ) {
+    this.latest = db.select({ id: sql<number | null>`max(${partEvents.id})` }).from(partEvents)
+      .prepare();
+  }
 
   /** The newest event id (0 when there is none): identifies the current state of all parts. */
   async latestId(): Promise<number> {
-    const [row] = await this.db.select({ id: sql<number | null>`max(${partEvents.id})` })
-      .from(partEvents);
+    if (this.fastLatestId) return await this.fastLatestId();
+    const row = await this.latest.get();
     return Number(row?.id ?? 0);
   }
 
@@ -95,8 +104,10 @@ export class EventsRepo {
   async completionsPerDay(now: number, days: number): Promise<{ date: string; count: number }[]> {
     const today = Math.floor(now / DAY) * DAY;
     const start = today - (days - 1) * DAY;
+    // The divisor is inlined: a bound JS number arrives as REAL and would make the division
+    // fractional, so events would not group by day.
     const rows = await this.db.select({
-      day: sql<number>`(${partEvents.createdAt} / ${DAY})`,
+      day: sql<number>`(${partEvents.createdAt} / ${sql.raw(String(DAY))})`,
       n: sql<number>`count(*)`,
     }).from(partEvents)
       .where(and(eq(partEvents.action, "completed"), gte(partEvents.createdAt, start)))
@@ -116,8 +127,10 @@ export class EventsRepo {
    * claim are left out), for completions at or after `since`.
    */
   async claimToCompletion(since = 0): Promise<number[]> {
+    // Outer columns are named explicitly: drizzle renders columns in a select list unqualified,
+    // and inside the subquery a bare "part_id" / "id" would mean the inner table's own.
     const claimed = sql<number | null>`(SELECT max(a.created_at) FROM part_events a
-      WHERE a.part_id = ${partEvents.partId} AND a.action = 'assigned' AND a.id < ${partEvents.id})`;
+      WHERE a.part_id = part_events.part_id AND a.action = 'assigned' AND a.id < part_events.id)`;
     const rows = await this.db.select({ done: partEvents.createdAt, claimed }).from(partEvents)
       .where(and(eq(partEvents.action, "completed"), gte(partEvents.createdAt, since)));
     return rows.filter((r) => r.claimed !== null).map((r) => r.done - Number(r.claimed));

@@ -1,61 +1,31 @@
 /** Deno entry: reads the environment, opens the database and serves the app. */
 import { fileURLToPath } from "node:url";
-import { getAbsoluteFSPath } from "swagger-ui-dist";
-import { createApp } from "../app.ts";
-import { parseConfig } from "../config.ts";
-import { openLibsql } from "../db/client.ts";
-import { PartsRepo } from "../db/parts-repo.ts";
-import { seedSampleParts } from "../db/seed.ts";
-import { directorySource } from "./fs-assets.ts";
+// The package root module also loads the whole UI bundle; only the path helper is needed.
+import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
+import { boot, listening } from "./boot.ts";
 
 const started = performance.now();
-const parsed = parseConfig(Deno.env.toObject());
-if (!parsed.ok) {
-  console.error("Invalid configuration:");
-  for (const line of parsed.errors) console.error(`  ${line}`);
-  Deno.exit(1);
-}
-const config = parsed.config;
-
-const fileUrl = config.databaseUrl.match(/^file:(.+)$/);
-if (fileUrl) {
-  const dir = fileUrl[1].replace(/[^/]*$/, "");
-  if (dir) await Deno.mkdir(dir, { recursive: true });
-}
-const database = await openLibsql({
-  url: config.databaseUrl,
-  authToken: config.databaseAuthToken,
+const booted = await boot({
+  env: Deno.env.toObject(),
   migrationsFolder: fileURLToPath(new URL("../../migrations", import.meta.url)),
-});
-
-const repo = new PartsRepo(database.db);
-const seed = config.seedSampleData ?? config.appEnv === "development";
-if (seed) {
-  const added = await seedSampleParts(repo, Date.now());
-  if (added > 0) console.log(`Added ${added} sample parts to the empty database`);
-}
-
-const app = createApp({
-  config,
-  db: database.db,
-  docsAssets: directorySource(getAbsoluteFSPath()),
-  staticFiles: config.staticDir ? directorySource(config.staticDir) : undefined,
+  docsFolder: getAbsoluteFSPath(),
   clientAddress: (c) =>
     (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname,
 });
-
-if (config.usingDevKey) {
-  console.log("SECRET_KEY is not set: using the development key 'dev-key'");
+if (!booted.ok) {
+  console.error("Invalid configuration:");
+  for (const line of booted.errors) console.error(`  ${line}`);
+  Deno.exit(1);
 }
+const { config, database, app } = booted;
+for (const note of booted.notes) console.log(note);
+
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,
   onListen: ({ hostname, port }) => {
     const ms = Math.round(performance.now() - started);
-    console.log(
-      `Parts API (${config.appEnv}) on http://${hostname}:${port}${config.basePath} ` +
-        `(database ${config.databaseUrl.replace(/\/\/[^@]*@/, "//")}, ready in ${ms} ms)`,
-    );
+    console.log(listening(config, `Deno ${Deno.version.deno}`, hostname, port, ms));
   },
 }, app.fetch);
 
@@ -64,5 +34,9 @@ const stop = async () => {
   database.close();
   Deno.exit(0);
 };
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+try {
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+} catch {
+  // Hosted platforms (Deno Deploy) own the process and offer no signals; nothing to clean up.
+}

@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../app.ts";
 import { access } from "./access.ts";
 import { partEtag, toPart } from "../db/parts-repo.ts";
-import { checkNotModified, dataEtag, ifMatch } from "./conditional.ts";
+import { ifMatch, parseEtags } from "./conditional.ts";
+import { cachedPart, cachedRead } from "./cached.ts";
 import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
 import { errors, IdParams, jsonResponse, MessageSchema } from "../schemas/common.ts";
@@ -125,8 +126,9 @@ const deletePartRoute = createRoute({
 
 type ListInput = z.infer<typeof CategoryListQuery> & { category?: Category };
 
-async function listParts(ctx: RouteContext, q: ListInput) {
-  const { rows, total } = await ctx.repo.list({
+/** The list envelope, with the parts array serialized by the database. */
+async function listParts(ctx: RouteContext, q: ListInput): Promise<string> {
+  const { json, total } = await ctx.repo.listJson({
     category: q.category,
     search: q.search,
     sortField: SORT_KEYS[q.sort_by ?? "created_at"],
@@ -134,7 +136,7 @@ async function listParts(ctx: RouteContext, q: ListInput) {
     limit: q.limit,
     offset: q.offset ?? 0,
   });
-  return { parts: rows.map(toPart), total, limit: q.limit ?? null, offset: q.offset ?? 0 };
+  return `{"parts":${json},"total":${total},"limit":${q.limit ?? null},"offset":${q.offset ?? 0}}`;
 }
 
 function rejectCategory(): never {
@@ -150,15 +152,11 @@ function rejectCategory(): never {
 
 /** Part CRUD and list routes. */
 export function registerPartRoutes(app: App, ctx: RouteContext): void {
-  app.openapi(listRoute, async (c) => {
-    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
-    return c.json(await listParts(ctx, c.req.valid("query")), 200);
-  });
+  app.openapi(listRoute, (c) => cachedRead(c, ctx, () => listParts(ctx, c.req.valid("query"))));
 
-  app.openapi(categoryListRoute, async (c) => {
-    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
+  app.openapi(categoryListRoute, (c) => {
     const query = { ...c.req.valid("query"), category: c.req.valid("param").category };
-    return c.json(await listParts(ctx, query), 200);
+    return cachedRead(c, ctx, () => listParts(ctx, query));
   });
 
   app.openapi(createPartRoute, async (c) => {
@@ -188,11 +186,13 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
     return c.json(toPart(row), 201);
   });
 
-  app.openapi(getPartRoute, async (c) => {
-    const row = await ctx.repo.get(Number(c.req.valid("param").id));
-    if (!row) throw new ApiError("not_found", "Part not found");
-    checkNotModified(c, partEtag(row));
-    return c.json(toPart(row), 200);
+  app.openapi(getPartRoute, (c) => {
+    const id = Number(c.req.valid("param").id);
+    return cachedPart(c, ctx, async () => {
+      const part = await ctx.repo.getJson(id);
+      if (!part) throw new ApiError("not_found", "Part not found");
+      return { json: part.json, etag: partEtag({ id, version: part.version }) };
+    });
   });
 
   app.openapi(updatePartRoute, async (c) => {
@@ -217,8 +217,10 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
   app.openapi(deletePartRoute, async (c) => {
     const id = Number(c.req.valid("param").id);
     const actor = { name: c.get("principal").name };
+    const tags = parseEtags(c.req.header("if-match"));
     let deleted: boolean;
-    if (c.req.header("if-match") === undefined) {
+    if (tags === null || tags === "*") {
+      // No precondition beyond existence.
       deleted = await ctx.repo.delete(id, actor, ctx.now());
     } else {
       // Delete only the version the client saw; a concurrent change makes it stale (412).

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { getAbsoluteFSPath } from "swagger-ui-dist";
+// The package root module also loads the whole UI bundle; only the path helper is needed.
+import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { createApp } from "../../src/app.ts";
 import { openLibsql } from "../../src/db/client.ts";
 import { directorySource } from "../../src/entry/fs-assets.ts";

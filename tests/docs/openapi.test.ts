@@ -1,7 +1,8 @@
 /** The OpenAPI document: valid OpenAPI 3.1 by a real validator, and complete for clients. */
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { getAbsoluteFSPath } from "swagger-ui-dist";
+// The package root module also loads the whole UI bundle; only the path helper is needed.
+import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { createApp } from "../../src/app.ts";
 import { openLibsql } from "../../src/db/client.ts";
 import { directorySource } from "../../src/entry/fs-assets.ts";
