@@ -176,46 +176,54 @@ export function createApp(deps: AppDeps): App {
 
   app.use("*", requestId());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
-  app.use(
-    "*",
-    cors({
-      origin: (origin) => (config.corsOrigins.includes(origin) ? origin : null),
-      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-      allowHeaders: [
-        "Content-Type",
-        "X-API-Key",
-        "Authorization",
-        "If-Match",
-        "If-None-Match",
-        "X-Request-Id",
-      ],
-      exposeHeaders: ["X-Request-Id", "ETag", "Retry-After"],
-      maxAge: 600,
-    }),
-  );
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(
-          "payload_too_large",
-          `Request body is larger than ${config.maxBodyBytes} bytes`,
-        );
-      },
-    }),
-  );
+  const corsHeaders = cors({
+    origin: (origin) => (config.corsOrigins.includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowHeaders: [
+      "Content-Type",
+      "X-API-Key",
+      "Authorization",
+      "If-Match",
+      "If-None-Match",
+      "X-Request-Id",
+      "Last-Event-ID",
+    ],
+    exposeHeaders: ["X-Request-Id", "ETag", "Retry-After"],
+    maxAge: 600,
+  });
+  // Browsers send Origin on every cross-origin request and preflight; other clients (scripts,
+  // same-origin pages) need no CORS headers, so they skip the work.
+  app.use("*", (c, next) => {
+    if (c.req.header("origin") !== undefined) return corsHeaders(c, next);
+    c.header("Vary", "Origin");
+    return next();
+  });
+
+  const limitBody = bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: () => {
+      throw new ApiError(
+        "payload_too_large",
+        `Request body is larger than ${config.maxBodyBytes} bytes`,
+      );
+    },
+  });
   // Clients post nothing (or whitespace) with a JSON content type to workflow actions:
   // treat that as `{}` instead of malformed JSON.
-  app.use("*", async (c, next) => {
+  const emptyJsonIsObject = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const type = c.req.header("content-type");
-    if (c.req.method !== "GET" && c.req.method !== "HEAD" && type && JSON_TYPE.test(type)) {
+    if (type && JSON_TYPE.test(type)) {
       const text = await c.req.text();
       if (text.trim() === "") {
         (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve("{}");
       }
     }
     await next();
+  };
+  app.use("*", (c, next) => {
+    const method = c.req.method;
+    if (method === "GET" || method === "HEAD" || method === "OPTIONS") return next();
+    return limitBody(c, () => emptyJsonIsObject(c, next));
   });
 
   const auth = createAuth({

@@ -7,14 +7,14 @@
 export class ResponseCache {
   private readonly entries = new Map<
     string,
-    { version: number; body: Uint8Array<ArrayBuffer>; etag?: string }
+    { version: number; body: Uint8Array<ArrayBuffer>; etag: string }
   >();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   /** The body cached for `key` at exactly `version`, if any. */
-  get(key: string, version: number): { body: Uint8Array<ArrayBuffer>; etag?: string } | undefined {
+  get(key: string, version: number): { body: Uint8Array<ArrayBuffer>; etag: string } | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.version !== version) {
@@ -27,7 +27,7 @@ export class ResponseCache {
     return entry;
   }
 
-  set(key: string, version: number, body: Uint8Array<ArrayBuffer>, etag?: string): void {
+  set(key: string, version: number, body: Uint8Array<ArrayBuffer>, etag: string): void {
     const size = body.byteLength;
     if (size > this.maxBytes / 4) return;
     this.delete(key);

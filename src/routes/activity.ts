@@ -12,7 +12,7 @@ import {
   StreamQuery,
 } from "../schemas/events.ts";
 import { access } from "./access.ts";
-import { checkNotModified, dataEtag } from "./conditional.ts";
+import { cachedRead } from "./cached.ts";
 
 const historyRoute = createRoute({
   method: "get",
@@ -77,33 +77,34 @@ const PAGE = 200;
 
 /** Part history, activity feed and the live stream. */
 export function registerActivityRoutes(app: App, ctx: RouteContext): void {
-  app.openapi(historyRoute, async (c) => {
+  app.openapi(historyRoute, (c) => {
     const id = Number(c.req.valid("param").id);
     const { limit = 50, offset = 0 } = c.req.valid("query");
-    // The tag is read before the data, so it never claims a newer state than the body shows.
-    const etag = dataEtag(c, await ctx.events.latestId());
-    const { rows, total } = await ctx.events.history(id, limit, offset);
-    if (total === 0 && !(await ctx.repo.get(id))) throw new ApiError("not_found", "Part not found");
-    // Only after the 404: an unknown part has no representation to be "not modified".
-    checkNotModified(c, etag);
-    return c.json({ events: rows.map(toEvent), total, limit, offset }, 200);
+    return cachedRead(c, ctx, async () => {
+      const { rows, total } = await ctx.events.history(id, limit, offset);
+      if (total === 0 && !(await ctx.repo.get(id))) {
+        throw new ApiError("not_found", "Part not found");
+      }
+      return { json: JSON.stringify({ events: rows.map(toEvent), total, limit, offset }) };
+    });
   });
 
-  app.openapi(activityRoute, async (c) => {
+  app.openapi(activityRoute, (c) => {
     const q = c.req.valid("query");
-    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
     const limit = q.limit ?? 100;
-    const rows = await ctx.events.activity({
-      since: q.since,
-      after: q.after,
-      actor: q.actor,
-      action: q.action,
-      part: q.part,
-      partNumber: q.partId,
-      order: q.order ?? "desc",
-      limit,
+    return cachedRead(c, ctx, async () => {
+      const rows = await ctx.events.activity({
+        since: q.since,
+        after: q.after,
+        actor: q.actor,
+        action: q.action,
+        part: q.part,
+        partNumber: q.partId,
+        order: q.order ?? "desc",
+        limit,
+      });
+      return { json: JSON.stringify({ events: rows.map(toEvent), limit }) };
     });
-    return c.json({ events: rows.map(toEvent), limit }, 200);
   });
 
   app.openapi(streamRoute, async (c) => {

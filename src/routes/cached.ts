@@ -13,43 +13,36 @@ export function jsonBytes(c: Context<AppEnv>, body: Uint8Array<ArrayBuffer>): ne
   return c.body(body, 200, { "Content-Type": "application/json" }) as never;
 }
 
+export interface Built {
+  json: string;
+  /** The body's own ETag; by default one derived from the data version. */
+  etag?: string;
+}
+
 /**
- * Serves a read that depends only on the parts data: answers 304 when the client is current,
- * replays the cached body while the data version (newest event id) is unchanged, and otherwise
- * builds, caches and sends it. `extra` is anything else the body depends on (e.g. the day).
+ * Serves a read that depends only on the parts data (plus `extra`, e.g. the day). The data
+ * version (newest event id) is read first, on every request, from the database: a cached body
+ * is replayed only while that version is unchanged, so it is never older than a completed
+ * write on any instance. 304 when the client already has the current ETag. `build` may throw
+ * (e.g. 404), and then nothing is cached and no 304 is given.
  */
 export async function cachedRead(
   c: Context<AppEnv>,
   ctx: RouteContext,
-  build: () => Promise<string>,
+  build: () => Promise<Built> | Built,
   extra = "",
 ): Promise<never> {
   const version = await ctx.events.latestId();
-  checkNotModified(c, dataEtag(c, version, extra));
   const key = c.req.url + extra;
   const hit = ctx.cache.get(key, version);
-  if (hit) return jsonBytes(c, hit.body);
-  const body = encoder.encode(await build());
-  ctx.cache.set(key, version, body);
-  return jsonBytes(c, body);
-}
-
-/** Like cachedRead, for one part: its ETag is the part's own version, known after a build. */
-export async function cachedPart(
-  c: Context<AppEnv>,
-  ctx: RouteContext,
-  build: () => Promise<{ json: string; etag: string }>,
-): Promise<never> {
-  const version = await ctx.events.latestId();
-  const key = c.req.url;
-  const hit = ctx.cache.get(key, version);
   if (hit) {
-    checkNotModified(c, hit.etag!);
+    checkNotModified(c, hit.etag);
     return jsonBytes(c, hit.body);
   }
-  const { json, etag } = await build();
+  const built = await build();
+  const etag = built.etag ?? dataEtag(c, version, extra);
   checkNotModified(c, etag);
-  const body = encoder.encode(json);
+  const body = encoder.encode(built.json);
   ctx.cache.set(key, version, body, etag);
   return jsonBytes(c, body);
 }

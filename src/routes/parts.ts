@@ -3,7 +3,7 @@ import type { App, RouteContext } from "../app.ts";
 import { access } from "./access.ts";
 import { partEtag, toPart } from "../db/parts-repo.ts";
 import { ifMatch, parseEtags } from "./conditional.ts";
-import { cachedPart, cachedRead } from "./cached.ts";
+import { cachedRead } from "./cached.ts";
 import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
 import { errors, IdParams, jsonResponse, MessageSchema } from "../schemas/common.ts";
@@ -152,11 +152,14 @@ function rejectCategory(): never {
 
 /** Part CRUD and list routes. */
 export function registerPartRoutes(app: App, ctx: RouteContext): void {
-  app.openapi(listRoute, (c) => cachedRead(c, ctx, () => listParts(ctx, c.req.valid("query"))));
+  app.openapi(
+    listRoute,
+    (c) => cachedRead(c, ctx, async () => ({ json: await listParts(ctx, c.req.valid("query")) })),
+  );
 
   app.openapi(categoryListRoute, (c) => {
     const query = { ...c.req.valid("query"), category: c.req.valid("param").category };
-    return cachedRead(c, ctx, () => listParts(ctx, query));
+    return cachedRead(c, ctx, async () => ({ json: await listParts(ctx, query) }));
   });
 
   app.openapi(createPartRoute, async (c) => {
@@ -188,7 +191,7 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
 
   app.openapi(getPartRoute, (c) => {
     const id = Number(c.req.valid("param").id);
-    return cachedPart(c, ctx, async () => {
+    return cachedRead(c, ctx, async () => {
       const part = await ctx.repo.getJson(id);
       if (!part) throw new ApiError("not_found", "Part not found");
       return { json: part.json, etag: partEtag({ id, version: part.version }) };

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { timestampQuery } from "../schemas/events.ts";
-import { checkNotModified, dataEtag } from "./conditional.ts";
+import { type Built, cachedRead } from "./cached.ts";
 import type { App, RouteContext } from "../app.ts";
 import { leaderboard } from "../domain/leaderboard.ts";
 import { STATUSES } from "../domain/workflow.ts";
@@ -54,22 +54,35 @@ export function median(values: number[]): number | null {
 
 /** Stats and leaderboard. */
 export function registerStatsRoutes(app: App, ctx: RouteContext): void {
-  app.openapi(statsRoute, async (c) => {
+  app.openapi(statsRoute, (c) => {
     const now = ctx.now();
-    // The 14-day window moves at midnight UTC, so the day is part of the tag.
+    // The 14-day window moves at midnight UTC, so the day is part of the tag and cache key.
     const day = new Date(now).toISOString().slice(0, 10);
-    checkNotModified(c, dataEtag(c, await ctx.events.latestId(), day));
-    const [n, bySubsystem, perDay, durations] = await Promise.all([
-      ctx.repo.counts(),
-      ctx.events.subsystemProgress(),
-      ctx.events.completionsPerDay(now, 14),
-      ctx.events.claimToCompletion(),
-    ]);
-    const statuses = Object.fromEntries(STATUSES.map((s) => [s, n.statuses[s] ?? 0])) as Record<
-      (typeof STATUSES)[number],
-      number
-    >;
-    return c.json({
+    return cachedRead(c, ctx, () => buildStats(ctx, now), day);
+  });
+
+  app.openapi(leaderboardRoute, (c) => {
+    const { since } = c.req.valid("query");
+    return cachedRead(c, ctx, async () => ({
+      json: JSON.stringify({ leaderboard: leaderboard(await ctx.repo.completedCredits(since)) }),
+    }));
+  });
+}
+
+/** Every count of /api/parts/stats, serialized. */
+async function buildStats(ctx: RouteContext, now: number): Promise<Built> {
+  const [n, bySubsystem, perDay, durations] = await Promise.all([
+    ctx.repo.counts(),
+    ctx.events.subsystemProgress(),
+    ctx.events.completionsPerDay(now, 14),
+    ctx.events.claimToCompletion(),
+  ]);
+  const statuses = Object.fromEntries(STATUSES.map((s) => [s, n.statuses[s] ?? 0])) as Record<
+    (typeof STATUSES)[number],
+    number
+  >;
+  return {
+    json: JSON.stringify({
       by_category: { review: n.review, cnc: n.cnc, hand: n.hand, completed: n.completed },
       by_status: {
         pending: statuses.Pending,
@@ -82,12 +95,6 @@ export function registerStatsRoutes(app: App, ctx: RouteContext): void {
       by_subsystem: bySubsystem,
       completions_per_day: perDay,
       median_claim_to_complete_ms: median(durations),
-    }, 200);
-  });
-
-  app.openapi(leaderboardRoute, async (c) => {
-    checkNotModified(c, dataEtag(c, await ctx.events.latestId()));
-    const { since } = c.req.valid("query");
-    return c.json({ leaderboard: leaderboard(await ctx.repo.completedCredits(since)) }, 200);
-  });
+    }),
+  };
 }
