@@ -45,6 +45,9 @@ export async function openLibsql(options: OpenOptions): Promise<LibsqlDatabase> 
     authToken: options.authToken,
     // The busy timeout must be set per connection; the client applies it to every one it opens.
     timeout: options.busyTimeoutMs ?? 5000,
+    // Every call on a local database runs synchronously to completion (no interactive
+    // transactions here), so one connection serves all, and per-connection PRAGMAs stick.
+    ...(isFile ? { concurrency: 1 } : {}),
   });
   if (isFile) {
     // WAL lets readers work while one writer commits; the mode is stored in the file itself.
