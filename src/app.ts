@@ -47,8 +47,6 @@ export interface AppDeps {
   clientAddress?: (c: Context) => string | undefined;
   /** Live stream timing: how often to re-read the event log, and idle heartbeats (ms). */
   live?: { pollMs?: number; heartbeatMs?: number };
-  /** Memory for cached responses, in bytes (0 disables the cache). */
-  cacheBytes?: number;
   /** Where unexpected errors are reported. */
   logError?: (message: string, error: unknown) => void;
 }
@@ -137,7 +135,7 @@ export function createApp(deps: AppDeps): App {
   const ctx: RouteContext = {
     repo: new PartsRepo(deps.db, () => signal.notify()),
     events: new EventsRepo(deps.db, deps.dataVersion),
-    cache: new ResponseCache(deps.cacheBytes ?? 32 * 1024 * 1024),
+    cache: new ResponseCache(config.responseCacheBytes),
     live: {
       signal,
       pollMs: deps.live?.pollMs ?? 1000,

@@ -29,6 +29,7 @@ export class ResponseCache {
 
   set(key: string, version: number, body: Uint8Array<ArrayBuffer>, etag: string): void {
     const size = body.byteLength;
+    // One entry may take at most a quarter of the budget; with a budget of 0 nothing is kept.
     if (size > this.maxBytes / 4) return;
     this.delete(key);
     this.entries.set(key, { version, body, etag });

@@ -42,6 +42,8 @@ export interface Config {
   authFailureLimit: number;
   /** Take the client address from X-Forwarded-For (only behind a trusted reverse proxy). */
   trustProxy: boolean;
+  /** Memory for cached read responses, in bytes; 0 turns the cache off. */
+  responseCacheBytes: number;
 }
 
 const blankToUndefined = (v: unknown) => typeof v === "string" && v.trim() === "" ? undefined : v;
@@ -97,6 +99,11 @@ const envSchema = z.object({
       .min(1, "must be at least 1").max(100_000, "must be at most 100000").optional(),
   ),
   TRUST_PROXY: z.preprocess(blankToUndefined, bool.optional()),
+  RESPONSE_CACHE_MB: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).min(0, "must be 0 or more")
+      .max(4096, "must be at most 4096").optional(),
+  ),
 });
 
 export type ConfigResult =
@@ -184,6 +191,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       maxBodyBytes: e.MAX_BODY_BYTES ?? 256 * 1024,
       authFailureLimit: e.AUTH_FAILURE_LIMIT ?? 20,
       trustProxy: e.TRUST_PROXY ?? false,
+      responseCacheBytes: Math.round((e.RESPONSE_CACHE_MB ?? 32) * 1024 * 1024),
     },
   };
 }

@@ -3,6 +3,7 @@
  *
  *   deno task bench                     # 2 000 parts, 1 and 32 connections, 5 s per run
  *   deno task bench --parts 50000 --duration 10
+ *   deno task bench --no-cache          # the server's response cache turned off
  *
  * Starts the real server (production mode) on a fresh file database seeded with realistic parts,
  * drives each scenario with wrk, then runs a bare Deno.serve returning the same bytes (the
@@ -23,6 +24,7 @@ const args = parseArgs({
     connections: { type: "string", default: "1,32" },
     scenarios: { type: "string" },
     out: { type: "string" },
+    "no-cache": { type: "boolean", default: false },
   },
 });
 const N = Number(args.values.parts);
@@ -84,6 +86,8 @@ const server = new Deno.Command(Deno.execPath(), {
     PORT: String(port),
     HOST: "127.0.0.1",
     SEED_SAMPLE_DATA: "false",
+    // --no-cache measures every request doing its full database work.
+    RESPONSE_CACHE_MB: args.values["no-cache"] ? "0" : "32",
   },
   stdout: "null",
   stderr: "inherit",
@@ -303,13 +307,18 @@ const report = {
   machine: { cpu, cores: navigator.hardwareConcurrency, deno: Deno.version.deno },
   parts: N,
   durationSeconds: DURATION,
+  responseCache: !args.values["no-cache"],
   coldStartMs: Math.round(coldStartMs),
   serverRssMb: Math.round(rss),
   valid: !invalid,
   results,
 };
 
-console.log(`\n${N} parts, ${DURATION} s per run, ${cpu}, ${navigator.hardwareConcurrency} cores`);
+console.log(
+  `\n${N} parts, ${DURATION} s per run, response cache ${
+    args.values["no-cache"] ? "off" : "on"
+  }, ${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
+);
 console.log(
   "| scenario | conns | ours req/s | p50 ms | p99 ms | ceiling req/s | ceiling p99 ms | ours/ceiling |",
 );

@@ -221,11 +221,16 @@ function eventFromRow(
 
 /** Data access for parts. Works on any async Drizzle SQLite driver (libSQL, D1). */
 export class PartsRepo {
+  /** Built once: every write reads the part first. */
+  private readonly byId;
+
   constructor(
     private readonly db: Db,
     /** Called after every committed change, e.g. to wake live streams in this process. */
     private readonly onChange: () => void = () => {},
-  ) {}
+  ) {
+    this.byId = db.select().from(parts).where(eq(parts.id, sql.placeholder("id"))).prepare();
+  }
 
   /**
    * One page of parts as a JSON array built by SQLite, and the number of all matches. The
@@ -260,9 +265,8 @@ export class PartsRepo {
     return row ? { json: row.json, version: Number(row.version) } : undefined;
   }
 
-  async get(id: number): Promise<PartRow | undefined> {
-    const rows = await this.db.select().from(parts).where(eq(parts.id, id)).limit(1);
-    return rows[0];
+  get(id: number): Promise<PartRow | undefined> {
+    return this.byId.get({ id });
   }
 
   /** Inserts a part and its "created" event in one atomic batch. */
