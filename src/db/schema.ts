@@ -40,6 +40,14 @@ export const parts = sqliteTable(
     index("parts_part_id_idx").on(t.partId),
     index("parts_status_idx").on(t.status),
     index("parts_assigned_idx").on(t.assigned),
+    // One index per list sort, matching its ORDER BY (text sorts ignore case; ties by id).
+    index("parts_sort_name_idx").on(sql`${t.name} COLLATE NOCASE`, t.id),
+    index("parts_sort_part_id_idx").on(sql`${t.partId} COLLATE NOCASE`, t.id),
+    index("parts_sort_subsystem_idx").on(sql`${t.subsystem} COLLATE NOCASE`, t.id),
+    index("parts_sort_material_idx").on(sql`${t.material} COLLATE NOCASE`, t.id),
+    index("parts_sort_assigned_idx").on(sql`${t.assigned} COLLATE NOCASE`, t.id),
+    index("parts_sort_amount_idx").on(t.amount, t.id),
+    index("parts_sort_claimed_idx").on(t.claimedDate, t.id),
   ],
 );
 
