@@ -1,5 +1,6 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
+import { EVENT_ACTIONS } from "../domain/workflow.ts";
 
 /** Every custom part of the robot, from review to completed. */
 export const parts = sqliteTable(
@@ -85,18 +86,7 @@ export const partEvents = sqliteTable(
     /** The team part number and name at the time of the event. */
     partNumber: text("part_number").notNull(),
     partName: text("part_name"),
-    action: text("action", {
-      enum: [
-        "created",
-        "updated",
-        "approved",
-        "assigned",
-        "unclaimed",
-        "completed",
-        "reverted",
-        "deleted",
-      ],
-    }).notNull(),
+    action: text("action", { enum: EVENT_ACTIONS }).notNull(),
     actor: text("actor").notNull(),
     fromCategory: text("from_category"),
     toCategory: text("to_category"),

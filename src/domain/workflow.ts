@@ -21,6 +21,19 @@ export type Status = (typeof STATUSES)[number];
 export const ACTIONS = ["approve", "assign", "unclaim", "complete", "revert"] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/** What the event log records for each kind of change. */
+export const EVENT_ACTIONS = [
+  "created",
+  "updated",
+  "approved",
+  "assigned",
+  "unclaimed",
+  "completed",
+  "reverted",
+  "deleted",
+] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
+
 export type MiscInfo = Record<string, unknown>;
 
 /** The workflow-relevant fields of a part. */

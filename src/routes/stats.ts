@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { timestampQuery } from "../schemas/events.ts";
+import { timestampQuery } from "../schemas/common.ts";
 import { type Built, cachedRead } from "./cached.ts";
 import type { App, RouteContext } from "../app.ts";
 import { leaderboard } from "../domain/leaderboard.ts";

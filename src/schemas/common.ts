@@ -55,3 +55,30 @@ export const IdParams = z.object({
 });
 
 export const MessageSchema = z.object({ message: z.string() }).openapi("Message");
+
+/** Query strings send `?x=` for "no value": treat blank as absent. */
+export const blankToUndefined = (v: unknown) => (v === "" ? undefined : v);
+
+/** An optional whole-number query parameter in [min, max], with messages naming it. */
+export function intQuery(name: string, min: number, max: number) {
+  return z.preprocess(
+    blankToUndefined,
+    z.string().regex(/^[0-9]{1,15}$/, `${name} must be a whole number from ${min} to ${max}`)
+      .transform(Number)
+      .pipe(
+        z.number().min(min, `${name} must be at least ${min}`)
+          .max(max, `${name} must be at most ${max}`),
+      )
+      .optional(),
+  ).openapi({ type: "integer", minimum: min, maximum: max });
+}
+
+/** An optional ISO-8601 timestamp query parameter, as ms since the epoch. */
+export function timestampQuery(name: string) {
+  return z.preprocess(
+    blankToUndefined,
+    z.iso.datetime({ offset: true, error: `${name} must be an ISO-8601 timestamp` })
+      .transform((v) => Date.parse(v))
+      .optional(),
+  ).openapi({ type: "string", format: "date-time" });
+}

@@ -1,16 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { CATEGORIES, STATUSES } from "../domain/workflow.ts";
-
-export const EVENT_ACTIONS = [
-  "created",
-  "updated",
-  "approved",
-  "assigned",
-  "unclaimed",
-  "completed",
-  "reverted",
-  "deleted",
-] as const;
+import { CATEGORIES, EVENT_ACTIONS, STATUSES } from "../domain/workflow.ts";
+import { blankToUndefined, intQuery, timestampQuery } from "./common.ts";
 
 export const EventSchema = z.object({
   id: z.number().int().openapi({ description: "Increasing; use as a cursor (`after`)" }),
@@ -40,31 +30,6 @@ export const ActivitySchema = z.object({
   events: z.array(EventSchema),
   limit: z.number().int(),
 }).openapi("Activity");
-
-const blankToUndefined = (v: unknown) => (v === "" ? undefined : v);
-
-function intQuery(name: string, min: number, max: number) {
-  return z.preprocess(
-    blankToUndefined,
-    z.string().regex(/^[0-9]{1,15}$/, `${name} must be a whole number from ${min} to ${max}`)
-      .transform(Number)
-      .pipe(
-        z.number().min(min, `${name} must be at least ${min}`)
-          .max(max, `${name} must be at most ${max}`),
-      )
-      .optional(),
-  ).openapi({ type: "integer", minimum: min, maximum: max });
-}
-
-/** An ISO-8601 timestamp query parameter, as ms since the epoch. */
-export function timestampQuery(name: string) {
-  return z.preprocess(
-    blankToUndefined,
-    z.iso.datetime({ offset: true, error: `${name} must be an ISO-8601 timestamp` })
-      .transform((v) => Date.parse(v))
-      .optional(),
-  ).openapi({ type: "string", format: "date-time" });
-}
 
 export const HistoryQuery = z.object({
   limit: intQuery("limit", 1, 500),

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CATEGORIES, PART_TYPES, STATUSES } from "../domain/workflow.ts";
+import { blankToUndefined, intQuery } from "./common.ts";
 
 /** Largest accepted miscInfo, serialized. */
 export const MAX_MISC_BYTES = 16 * 1024;
@@ -246,23 +247,6 @@ export const SORT_KEYS = {
 } as const;
 
 export type SortField = (typeof SORT_KEYS)[keyof typeof SORT_KEYS];
-
-const blankToUndefined = (v: unknown) => (v === "" ? undefined : v);
-
-function intQuery(name: string, min: number, max: number) {
-  return z.preprocess(
-    blankToUndefined,
-    z.string().regex(/^[0-9]{1,7}$/, `${name} must be a whole number from ${min} to ${max}`)
-      .transform(Number)
-      .pipe(
-        z.number().min(min, `${name} must be at least ${min}`).max(
-          max,
-          `${name} must be at most ${max}`,
-        ),
-      )
-      .optional(),
-  ).openapi({ type: "integer", minimum: min, maximum: max });
-}
 
 const listQueryFields = {
   search: z.preprocess(
