@@ -75,7 +75,13 @@ export function buildWorkerApp(env: WorkerEnv): { app: App } | { errors: string[
   if (errors.length > 0) return { errors };
 
   const db: Db = env.DB ? openD1(env.DB) : drizzleLibsql(
-    createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken }),
+    createClient({
+      url: config.databaseUrl,
+      authToken: config.databaseAuthToken,
+      // Past `concurrency` calls the client queues, and a queued call resumes when another
+      // request's call ends: workerd cancels such cross-request continuations (500s under load).
+      concurrency: Number.MAX_SAFE_INTEGER,
+    }),
     { schema },
   );
   const app = createApp({
