@@ -80,6 +80,8 @@ export function registerDocsRoutes(app: App, ctx: RouteContext): void {
         { name: "Parts", description: "Create, read, change and delete parts" },
         { name: "Workflow", description: "Move parts through the fabrication stages" },
         { name: "Stats", description: "Counts and leaderboard" },
+        { name: "History", description: "Part history, team activity and live updates" },
+        { name: "Keys", description: "Per-person API keys (admin)" },
         { name: "System", description: "Health and key check" },
       ],
     });
