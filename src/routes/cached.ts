@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv, RouteContext } from "../app.ts";
+import type { CachedBody } from "../cache.ts";
 import { checkNotModified, dataEtag } from "./conditional.ts";
 
 const encoder = new TextEncoder();
@@ -9,9 +10,9 @@ const encoder = new TextEncoder();
  * match the routes' response schemas, which the contract tests check on every response; the
  * cast only tells the typed router so.
  */
-export function jsonBytes(c: Context<AppEnv>, body: Uint8Array<ArrayBuffer>): never {
+export function jsonBody(c: Context<AppEnv>, body: CachedBody): never {
   const headers = { "Content-Type": "application/json" };
-  if (body.byteLength < STREAM_ABOVE) return c.body(body, 200, headers) as never;
+  if (typeof body === "string") return c.body(body, 200, headers) as never;
   // A Response built from bytes copies them; a stream hands the cached bytes over as they are.
   // For a whole stage (hundreds of KB) under load, that copy dominated memory use.
   const stream = new ReadableStream<Uint8Array>({
@@ -21,6 +22,16 @@ export function jsonBytes(c: Context<AppEnv>, body: Uint8Array<ArrayBuffer>): ne
     },
   });
   return c.body(stream, 200, headers) as never;
+}
+
+/**
+ * Small bodies stay strings: the runtime writes a string straight out, while bytes would be
+ * copied into a fresh buffer per response, and thousands of small buffers (a cache full of
+ * single parts) made garbage collection slow everything down. Large bodies are stored encoded
+ * once and streamed.
+ */
+function toCachedBody(json: string): CachedBody {
+  return json.length < STREAM_ABOVE ? json : encoder.encode(json);
 }
 
 const STREAM_ABOVE = 32 * 1024;
@@ -49,12 +60,12 @@ export async function cachedRead(
   const hit = ctx.cache.get(key, version);
   if (hit) {
     checkNotModified(c, hit.etag);
-    return jsonBytes(c, hit.body);
+    return jsonBody(c, hit.body);
   }
   const built = await build();
   const etag = built.etag ?? dataEtag(c, version, extra);
   checkNotModified(c, etag);
-  const body = encoder.encode(built.json);
+  const body = toCachedBody(built.json);
   ctx.cache.set(key, version, body, etag);
-  return jsonBytes(c, body);
+  return jsonBody(c, body);
 }

@@ -42,3 +42,10 @@ Deno.test("cache: replacing an entry keeps the byte count right", () => {
   assert.ok(cache.get("other", 1));
   assert.ok(cache.get("third", 1));
 });
+
+Deno.test("cache: bounded by entry count as well as bytes", () => {
+  const cache = new ResponseCache(1_000_000, 3);
+  for (const k of ["a", "b", "c", "d"]) cache.set(k, 1, "x", k);
+  assert.equal(cache.get("a", 1), undefined, "the oldest of four goes when only three fit");
+  for (const k of ["b", "c", "d"]) assert.ok(cache.get(k, 1), k);
+});
