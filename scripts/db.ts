@@ -13,11 +13,6 @@ export async function openConfiguredDatabase(): Promise<
     Deno.exit(1);
   }
   const config = parsed.config;
-  const fileUrl = config.databaseUrl.match(/^file:(.+)$/);
-  if (fileUrl) {
-    const dir = fileUrl[1].replace(/[^/]*$/, "");
-    if (dir) await Deno.mkdir(dir, { recursive: true });
-  }
   const database = await openLibsql({
     url: config.databaseUrl,
     authToken: config.databaseAuthToken,

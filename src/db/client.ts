@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import type { Client } from "@libsql/client";
 // The web build of drizzle's libSQL driver only wraps the client it is given; unlike
 // "drizzle-orm/libsql" it does not load the native module.
@@ -39,6 +40,11 @@ function clientModule(url: string) {
 /** Opens a libSQL database (file, memory or remote), applies migrations and tunes file databases. */
 export async function openLibsql(options: OpenOptions): Promise<LibsqlDatabase> {
   const isFile = options.url.startsWith("file:");
+  // A new file database may live in a folder that does not exist yet (data/ on first start).
+  if (isFile) {
+    const dir = filePath(options.url).replace(/[^/]*$/, "");
+    if (dir) await mkdir(dir, { recursive: true });
+  }
   const { createClient } = await clientModule(options.url);
   const client = createClient({
     url: options.url,

@@ -2,7 +2,6 @@
  * Start-up shared by the server entries (Deno and Node): parse the environment once, open and
  * migrate the database, add sample data, build the app. Uses only `node:` APIs both provide.
  */
-import { mkdir } from "node:fs/promises";
 import { type App, type AppDeps, createApp } from "../app.ts";
 import { type Config, parseConfig } from "../config.ts";
 import { type LibsqlDatabase, openLibsql } from "../db/client.ts";
@@ -31,11 +30,6 @@ export async function boot(options: BootOptions): Promise<Booted> {
   const config = parsed.config;
   const notes: string[] = [];
 
-  const fileUrl = config.databaseUrl.match(/^file:(.+)$/);
-  if (fileUrl) {
-    const dir = fileUrl[1].replace(/[^/]*$/, "");
-    if (dir) await mkdir(dir, { recursive: true });
-  }
   const database = await openLibsql({
     url: config.databaseUrl,
     authToken: config.databaseAuthToken,
