@@ -62,13 +62,15 @@ export function zodIssues(error: ZodError): ErrorIssue[] {
   }));
 }
 
-/** A 400 `validation_failed` error built from a zod error, naming the first bad field. */
-export function validationError(error: ZodError, prefix?: string): ApiError {
+/**
+ * A 400 `validation_failed` error built from a zod error. The message always names the first
+ * bad field: the schemas' own messages do, and any other gets the field put in front.
+ */
+export function validationError(error: ZodError): ApiError {
   const issues = zodIssues(error);
   const first = issues[0] ?? { path: "", message: "Invalid request" };
-  const message = first.path && !first.message.includes(first.path) && prefix
-    ? `${prefix} ${first.path}: ${first.message}`
-    : first.message;
+  const named = !first.path || first.message.toLowerCase().includes(first.path.toLowerCase());
+  const message = named ? first.message : `${first.path}: ${first.message}`;
   return new ApiError("validation_failed", message, {
     ...(first.path ? { field: first.path } : {}),
     issues,
