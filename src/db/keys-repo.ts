@@ -1,11 +1,17 @@
-import { and, asc, eq, isNull, lt, or } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { type ApiKeyRow, apiKeys } from "./schema.ts";
 import type { Db } from "./types.ts";
 import type { Role } from "../domain/roles.ts";
 
 /** Data access for per-person API keys. */
 export class KeysRepo {
-  constructor(private readonly db: Db) {}
+  /** Built once: every request with a personal key looks it up. */
+  private readonly byHash;
+
+  constructor(private readonly db: Db) {
+    this.byHash = db.select().from(apiKeys).where(eq(apiKeys.keyHash, sql.placeholder("hash")))
+      .prepare();
+  }
 
   async insert(values: {
     name: string;
@@ -22,9 +28,8 @@ export class KeysRepo {
     return this.db.select().from(apiKeys).orderBy(asc(apiKeys.id));
   }
 
-  async findByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
-    const rows = await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
-    return rows[0];
+  findByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
+    return this.byHash.get({ hash: keyHash });
   }
 
   async get(id: number): Promise<ApiKeyRow | undefined> {

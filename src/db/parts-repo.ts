@@ -123,7 +123,10 @@ const PART_JSON = sql.raw(
   }).join(" || ") + " || '}'",
 );
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** An ISO-8601 UTC timestamp from integer ms (null stays null). */
+export const iso = (
+  ms: number | null,
+): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** Shapes a database row as the API's Part. */
 export function toPart(row: PartRow): Part {

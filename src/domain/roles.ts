@@ -7,11 +7,3 @@ export type Role = (typeof ROLES)[number];
 export function roleAllows(held: Role, needed: Role): boolean {
   return ROLES.indexOf(held) >= ROLES.indexOf(needed);
 }
-
-/** What each role adds, for documentation and error messages. */
-export const ROLE_DESCRIPTIONS: Record<Role, string> = {
-  viewer: "read parts, lists, stats and the leaderboard",
-  member: "also create and edit parts, claim, unclaim and complete",
-  lead: "also approve, revert and delete parts",
-  admin: "also create, list and revoke API keys",
-};

@@ -13,12 +13,14 @@ export function parseEtags(header: string | undefined): string[] | "*" | null {
 
 /**
  * Reads If-Match once per request. The returned check throws 412 with the current part when
- * the client's copy is stale. Weak tags never match (If-Match uses strong comparison).
+ * the client's copy is stale; null means the request has no version precondition. Weak tags
+ * never match (If-Match uses strong comparison).
  */
-export function ifMatch(c: Context<AppEnv>): (row: PartRow) => void {
+export function ifMatch(c: Context<AppEnv>): ((row: PartRow) => void) | null {
   const tags = parseEtags(c.req.header("if-match"));
+  // No header, or "*" (any current version): nothing beyond the part existing.
+  if (tags === null || tags === "*") return null;
   return (row) => {
-    if (tags === null || tags === "*") return;
     if (tags.includes(partEtag(row))) return;
     throw new ApiError(
       "precondition_failed",

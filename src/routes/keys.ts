@@ -2,12 +2,11 @@ import { createRoute } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../app.ts";
 import { issueKey } from "../auth.ts";
 import type { ApiKeyRow } from "../db/schema.ts";
+import { iso } from "../db/parts-repo.ts";
 import { ApiError } from "../errors.ts";
 import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
 import { CreatedKeySchema, KeyCreateInput, KeyListSchema, KeySchema } from "../schemas/keys.ts";
 import { access } from "./access.ts";
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The public view of a key: never its hash. */
 export function toKey(row: ApiKeyRow) {

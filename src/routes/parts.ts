@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../app.ts";
 import { access } from "./access.ts";
 import { partEtag, toPart } from "../db/parts-repo.ts";
-import { ifMatch, parseEtags } from "./conditional.ts";
+import { ifMatch } from "./conditional.ts";
 import { cachedRead } from "./cached.ts";
 import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
@@ -205,7 +205,7 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
     const result = await ctx.repo.mutate(
       id,
       (row) => {
-        checkVersion(row);
+        checkVersion?.(row);
         if (category !== undefined && category !== row.category) rejectCategory();
         return { patch: planEdit(row, edit as PartEdit, ctx.now()), action: "updated" };
       },
@@ -220,14 +220,12 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
   app.openapi(deletePartRoute, async (c) => {
     const id = Number(c.req.valid("param").id);
     const actor = { name: c.get("principal").name };
-    const tags = parseEtags(c.req.header("if-match"));
+    const checkVersion = ifMatch(c);
     let deleted: boolean;
-    if (tags === null || tags === "*") {
-      // No precondition beyond existence.
+    if (!checkVersion) {
       deleted = await ctx.repo.delete(id, actor, ctx.now());
     } else {
       // Delete only the version the client saw; a concurrent change makes it stale (412).
-      const checkVersion = ifMatch(c);
       const row = await ctx.repo.get(id);
       if (!row) throw new ApiError("not_found", "Part not found");
       checkVersion(row);

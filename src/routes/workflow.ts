@@ -111,7 +111,7 @@ export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
       const result = await ctx.repo.mutate(
         id,
         (row) => {
-          checkVersion(row);
+          checkVersion?.(row);
           const outcome = decide(action, row, input, ctx.now());
           if (outcome.kind === "rejected") {
             throw new ApiError(outcome.code, outcome.message, {
