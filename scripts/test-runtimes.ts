@@ -48,7 +48,12 @@ const START_TIMEOUT_MS = 60_000;
 const SUITE_TIMEOUT_MS = 8 * 60_000;
 
 /** What is running now, so an interrupted run stops it too. */
-const running: { server?: Server; standIn?: Server; tests?: Deno.ChildProcess } = {};
+const running: {
+  server?: Server;
+  standIn?: Server;
+  converter?: Server;
+  tests?: Deno.ChildProcess;
+} = {};
 
 /** The HTTP suite: every test file that runs against TEST_BASE_URL. */
 const SUITE = [
@@ -286,6 +291,7 @@ async function testTarget(name: string): Promise<Result> {
   };
   let server: Server | undefined;
   let standIn: Server | undefined;
+  let converter: Server | undefined;
   try {
     const staticDir = join(work, "frontend");
     await mkdir(staticDir);
@@ -302,6 +308,8 @@ async function testTarget(name: string): Promise<Result> {
       SEED_SAMPLE_DATA: "false",
       AUTH_FAILURE_LIMIT,
       STATIC_DIR: staticDir,
+      // Workers use the R2 bucket of wrangler.jsonc (kept in the Miniflare state) instead.
+      ...(runtime === "workerd" ? {} : { FILES_URL: `file:${join(work, "files")}` }),
     };
 
     const prepared = performance.now();
@@ -401,6 +409,17 @@ async function testTarget(name: string): Promise<Result> {
       return result;
     }
     console.log(`\n== ${name}: healthy at ${base} after ${result.startupMs} ms\n`);
+    if (runtime === "workerd") {
+      // workerd cannot run the CAD kernel: the converter process does, over the API.
+      converter = await start(
+        Deno.execPath(),
+        ["run", "-A", "scripts/converter.ts", "--url", base, "--key", key, "--poll", "0.3"],
+        {},
+        ROOT,
+        join(work, "converter.log"),
+      );
+      running.converter = converter;
+    }
     const env = {
       TEST_BASE_URL: base,
       TEST_API_KEY: key,
@@ -429,9 +448,10 @@ async function testTarget(name: string): Promise<Result> {
     console.error(err);
     return result;
   } finally {
+    if (converter) await stop(converter);
     if (server) await stop(server);
     if (standIn) await stop(standIn);
-    running.server = running.standIn = undefined;
+    running.server = running.standIn = running.converter = undefined;
     const kept = join(ROOT, "dist", "test-runtimes", name);
     await rm(kept, { recursive: true, force: true });
     if (result.failed > 0) {
@@ -464,6 +484,7 @@ if (import.meta.main) {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, async () => {
       running.tests?.kill("SIGKILL");
+      if (running.converter) await stop(running.converter);
       if (running.server) await stop(running.server);
       if (running.standIn) await stop(running.standIn);
       Deno.exit(130);

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
+
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -7,10 +8,11 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Config } from "./config.ts";
+import type { App, AppEnv, AssetSource, RouteContext } from "./context.ts";
 import { ContentionError, PartsRepo } from "./db/parts-repo.ts";
 import type { Db } from "./db/types.ts";
 import { ApiError, type ErrorCode, validationError } from "./errors.ts";
-import { createAuth, type Principal } from "./auth.ts";
+import { createAuth } from "./auth.ts";
 import { KeysRepo } from "./db/keys-repo.ts";
 import { EventsRepo } from "./db/events-repo.ts";
 import { ChangeSignal } from "./live.ts";
@@ -24,11 +26,15 @@ import { registerStatsRoutes } from "./routes/stats.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerStaticRoutes } from "./routes/static.ts";
-
-/** Reads files by relative path; supplied by each runtime's entry (or absent). */
-export interface AssetSource {
-  read(path: string): Promise<Uint8Array<ArrayBuffer> | null>;
-}
+import { registerFileRoutes } from "./routes/files.ts";
+import { registerConversionRoutes } from "./routes/conversions.ts";
+import { FilesRepo } from "./db/files-repo.ts";
+import { ConversionService } from "./files/conversions.ts";
+import { FilesService } from "./files/service.ts";
+import { createOnshapeClient } from "./files/onshape.ts";
+import type { ModelConverter } from "./cad/types.ts";
+import { createMemoryStore } from "./storage/memory.ts";
+import { type BlobStore, StorageError } from "./storage/types.ts";
 
 /** Everything the app needs from its runtime. */
 export interface AppDeps {
@@ -48,26 +54,31 @@ export interface AppDeps {
   live?: { pollMs?: number; heartbeatMs?: number };
   /** Where unexpected errors are reported. */
   logError?: (message: string, error: unknown) => void;
+  /** Where files live (config FILES_URL, opened by the entry); in memory when absent. */
+  blobStore?: BlobStore;
+  /** STEP/STL → GLB converter of this runtime; without one, a converter process does it. */
+  converter?: ModelConverter;
+  /** fetch for Onshape API calls (tests point it at a stand-in through ONSHAPE_BASE_URL). */
+  fetch?: typeof fetch;
 }
 
-export interface AppEnv {
-  Variables: { requestId: string; principal: Principal };
+/** Work an entry runs outside requests: resuming queued conversions, sweeping unused blobs. */
+export interface Maintenance {
+  resume(): void;
+  sweep(graceMs?: number): Promise<{ blobs: number; parts: number }>;
+  close(): Promise<void>;
 }
 
-export type App = OpenAPIHono<AppEnv>;
+const maintenanceOf = new WeakMap<App, Maintenance>();
 
-/** Context shared by the route modules. */
-export interface RouteContext {
-  repo: PartsRepo;
-  keys: KeysRepo;
-  events: EventsRepo;
-  live: { signal: ChangeSignal; pollMs: number; heartbeatMs: number };
-  cache: ResponseCache;
-  now: () => number;
-  config: Config;
-  docsAssets?: AssetSource;
-  staticFiles?: AssetSource;
+/** The background work of an app built by createApp. */
+export function appMaintenance(app: App): Maintenance {
+  return maintenanceOf.get(app)!;
 }
+export type { App, AppEnv, AssetSource, RouteContext };
+
+const UPLOAD_PATH = /\/api\/parts\/[^/]+\/(upload|views|drawing)$/;
+const MODEL_RESULT_PATH = /\/api\/conversions\/[^/]+\/result$/;
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json/i;
 
@@ -115,6 +126,11 @@ function toApiError(err: unknown): ApiError | null {
     }
     return null;
   }
+  if (err instanceof StorageError) {
+    return new ApiError("unavailable", "File storage is unavailable right now; try again", {}, {
+      "Retry-After": "5",
+    });
+  }
   if (err instanceof ContentionError) {
     return new ApiError("conflict", "The part is being changed by others right now; try again");
   }
@@ -131,6 +147,20 @@ function toApiError(err: unknown): ApiError | null {
 export function createApp(deps: AppDeps): App {
   const { config } = deps;
   const signal = new ChangeSignal();
+  const now = deps.now ?? Date.now;
+  const logError = deps.logError ?? ((m, e) => console.error(m, e));
+  const fileRows = new FilesRepo(deps.db, () => signal.notify());
+  const blobStore = deps.blobStore ?? createMemoryStore();
+  const conversions = new ConversionService({
+    repo: fileRows,
+    store: blobStore,
+    converter: config.conversionConcurrency > 0 ? deps.converter : undefined,
+    now,
+    concurrency: Math.max(1, config.conversionConcurrency),
+    staleMs: config.conversionTimeoutMs * 2 + 30_000,
+    logError,
+  });
+  const files = new FilesService({ repo: fileRows, store: blobStore, conversions, now, logError });
   const ctx: RouteContext = {
     repo: new PartsRepo(deps.db, () => signal.notify()),
     events: new EventsRepo(deps.db, deps.dataVersion),
@@ -141,12 +171,16 @@ export function createApp(deps: AppDeps): App {
       heartbeatMs: deps.live?.heartbeatMs ?? 15_000,
     },
     keys: new KeysRepo(deps.db),
-    now: deps.now ?? Date.now,
+    now,
     config,
     docsAssets: deps.docsAssets,
     staticFiles: deps.staticFiles,
+    fileRows,
+    files,
+    onshape: config.onshape
+      ? createOnshapeClient({ ...config.onshape, fetch: deps.fetch })
+      : undefined,
   };
-  const logError = deps.logError ?? ((m, e) => console.error(m, e));
 
   const root = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook });
   root.onError((err, c) => {
@@ -217,9 +251,22 @@ export function createApp(deps: AppDeps): App {
     }
     await next();
   };
+  const limitModel = bodyLimit({
+    maxSize: config.maxUploadBytes * 4,
+    onError: () => {
+      throw new ApiError(
+        "payload_too_large",
+        `A model is at most ${config.maxUploadBytes * 4} bytes`,
+      );
+    },
+  });
   app.use("*", (c, next) => {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return next();
+    // File uploads stream through the multipart reader, which enforces MAX_UPLOAD_BYTES as the
+    // body arrives; converted models have their own, larger limit.
+    if (method === "POST" && UPLOAD_PATH.test(c.req.path)) return next();
+    if (method === "PUT" && MODEL_RESULT_PATH.test(c.req.path)) return limitModel(c, next);
     return limitBody(c, () => emptyJsonIsObject(c, next));
   });
 
@@ -229,7 +276,7 @@ export function createApp(deps: AppDeps): App {
     now: ctx.now,
     clientAddress: deps.clientAddress ?? (() => undefined),
   });
-  for (const area of ["parts", "keys", "activity"]) {
+  for (const area of ["parts", "keys", "activity", "conversions"]) {
     const path = `/api/${area}`;
     app.use(path, auth);
     app.use(`${path}/*`, auth);
@@ -241,7 +288,14 @@ export function createApp(deps: AppDeps): App {
   registerWorkflowRoutes(app, ctx);
   registerPartRoutes(app, ctx);
   registerKeyRoutes(app, ctx);
+  registerFileRoutes(app, ctx);
+  registerConversionRoutes(app, ctx);
   registerDocsRoutes(app, ctx);
   registerStaticRoutes(app, ctx);
+  maintenanceOf.set(root, {
+    resume: () => conversions.pump(),
+    sweep: (graceMs) => files.sweep(graceMs),
+    close: () => conversions.close(),
+  });
   return root;
 }

@@ -44,6 +44,18 @@ export interface Config {
   trustProxy: boolean;
   /** Memory for cached read responses, in bytes; 0 turns the cache off. */
   responseCacheBytes: number;
+  /** Where files live: `file:<folder>`, `s3://bucket/prefix` or `memory:` (tests). */
+  filesUrl: string;
+  /** Largest accepted file upload, in bytes. */
+  maxUploadBytes: number;
+  /** Onshape API keys for drawing PDFs, when both are set. */
+  onshape: { accessKey: string; secretKey: string; baseUrl: string } | undefined;
+  /** STEP/STL → GLB conversions run at once in this process (0: leave them to a converter). */
+  conversionConcurrency: number;
+  /** Time limit of one conversion, in ms. */
+  conversionTimeoutMs: number;
+  /** The S3 settings (S3_*) as given, read by the storage opener. */
+  s3: Record<string, string | undefined>;
 }
 
 const blankToUndefined = (v: unknown) => typeof v === "string" && v.trim() === "" ? undefined : v;
@@ -99,6 +111,39 @@ const envSchema = z.object({
       .min(1, "must be at least 1").max(100_000, "must be at most 100000").optional(),
   ),
   TRUST_PROXY: z.preprocess(blankToUndefined, bool.optional()),
+  FILES_URL: z.preprocess(
+    blankToUndefined,
+    z.string().refine(
+      (v) => /^(file:|s3:\/\/[^/]+|memory:$)/.test(v),
+      "must be file:<folder>, s3://bucket[/prefix] or memory:",
+    ).optional(),
+  ),
+  MAX_UPLOAD_BYTES: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).int("must be a whole number")
+      .min(1024, "must be at least 1024").max(2 ** 31, "must be at most 2147483648").optional(),
+  ),
+  ONSHAPE_ACCESS_KEY: z.preprocess(blankToUndefined, z.string().optional()),
+  ONSHAPE_SECRET_KEY: z.preprocess(blankToUndefined, z.string().optional()),
+  ONSHAPE_BASE_URL: z.preprocess(
+    blankToUndefined,
+    z.string().refine((v) => parseOrigin(v) !== null, "must be an http(s) URL").optional(),
+  ),
+  CONVERSION_CONCURRENCY: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).int("must be a whole number")
+      .min(0, "must be 0 or more").max(8, "must be at most 8").optional(),
+  ),
+  CONVERSION_TIMEOUT_SECONDS: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).min(1, "must be at least 1")
+      .max(3600, "must be at most 3600").optional(),
+  ),
+  S3_ENDPOINT: z.preprocess(blankToUndefined, z.string().optional()),
+  S3_REGION: z.preprocess(blankToUndefined, z.string().optional()),
+  S3_ACCESS_KEY_ID: z.preprocess(blankToUndefined, z.string().optional()),
+  S3_SECRET_ACCESS_KEY: z.preprocess(blankToUndefined, z.string().optional()),
+  S3_FORCE_PATH_STYLE: z.preprocess(blankToUndefined, z.string().optional()),
   RESPONSE_CACHE_MB: z.preprocess(
     blankToUndefined,
     z.coerce.number({ error: "must be a number" }).min(0, "must be 0 or more")
@@ -173,6 +218,23 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     corsOrigins = DEFAULT_DEV_ORIGINS;
   }
 
+  if ((e.ONSHAPE_ACCESS_KEY === undefined) !== (e.ONSHAPE_SECRET_KEY === undefined)) {
+    errors.push("ONSHAPE_ACCESS_KEY and ONSHAPE_SECRET_KEY must be set together");
+  }
+  const filesUrl = e.FILES_URL ?? (e.APP_ENV === "test" ? "memory:" : "file:./data/files");
+  const s3 = {
+    S3_ENDPOINT: e.S3_ENDPOINT,
+    S3_REGION: e.S3_REGION,
+    S3_ACCESS_KEY_ID: e.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: e.S3_SECRET_ACCESS_KEY,
+    S3_FORCE_PATH_STYLE: e.S3_FORCE_PATH_STYLE,
+  };
+  if (filesUrl.startsWith("s3://")) {
+    for (const name of ["S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const) {
+      if (s3[name] === undefined) errors.push(`${name} is required when FILES_URL is s3://`);
+    }
+  }
+
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -192,6 +254,18 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       authFailureLimit: e.AUTH_FAILURE_LIMIT ?? 20,
       trustProxy: e.TRUST_PROXY ?? false,
       responseCacheBytes: Math.round((e.RESPONSE_CACHE_MB ?? 32) * 1024 * 1024),
+      filesUrl,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES ?? 50 * 1024 * 1024,
+      onshape: e.ONSHAPE_ACCESS_KEY && e.ONSHAPE_SECRET_KEY
+        ? {
+          accessKey: e.ONSHAPE_ACCESS_KEY,
+          secretKey: e.ONSHAPE_SECRET_KEY,
+          baseUrl: (e.ONSHAPE_BASE_URL ?? "https://cad.onshape.com").replace(/\/+$/, ""),
+        }
+        : undefined,
+      conversionConcurrency: e.CONVERSION_CONCURRENCY ?? 1,
+      conversionTimeoutMs: Math.round((e.CONVERSION_TIMEOUT_SECONDS ?? 60) * 1000),
+      s3,
     },
   };
 }

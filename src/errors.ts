@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  range_not_satisfiable: 416,
+  unprocessable: 422,
   rate_limited: 429,
   internal: 500,
   unavailable: 503,

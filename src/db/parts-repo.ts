@@ -195,7 +195,7 @@ type Side = { category: string; status: string } | "row" | null;
  * An event built from the part's row as it is inside the same batch, so the event describes
  * exactly what was written. `where` selects the row and carries the write's guard.
  */
-function eventFromRow(
+export function eventFromRow(
   e: {
     action: EventAction;
     actor: string;

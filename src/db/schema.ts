@@ -1,4 +1,11 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 import { EVENT_ACTIONS } from "../domain/workflow.ts";
 
@@ -111,3 +118,76 @@ export const partEvents = sqliteTable(
 
 export type PartEventRow = typeof partEvents.$inferSelect;
 export type EventAction = PartEventRow["action"];
+
+/**
+ * Every stored revision of a part's files: `file` is the model or drawing uploaded through
+ * /upload (the part's `file` field names the newest), `drawing` a hand part's drawing PDF.
+ * The bytes live in the blob store under `blobs/<sha256>`; a row is written only after its
+ * blob is durable. No foreign key: the rows of a deleted part are removed with it, in the
+ * same batch.
+ */
+export const partFiles = sqliteTable(
+  "part_files",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    partId: integer("part_id").notNull(),
+    slot: text("slot", { enum: ["file", "drawing"] }).notNull(),
+    /** 1, 2, 3 … per part and slot, in the order the uploads committed. */
+    rev: integer("rev").notNull(),
+    filename: text("filename").notNull(),
+    kind: text("kind", { enum: ["step", "stl", "pdf"] }).notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    /** Who uploaded it (the key holder), or `Onshape` for a fetched drawing. */
+    uploadedBy: text("uploaded_by").notNull(),
+    source: text("source", { enum: ["upload", "onshape"] }).notNull().default("upload"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("part_files_rev_idx").on(t.partId, t.slot, t.rev),
+    index("part_files_sha_idx").on(t.sha256),
+  ],
+);
+
+export type PartFileRow = typeof partFiles.$inferSelect;
+
+/** The preview images the frontend renders from a part's model (index 0–7). */
+export const partViews = sqliteTable(
+  "part_views",
+  {
+    partId: integer("part_id").notNull(),
+    idx: integer("idx").notNull(),
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.partId, t.idx] }),
+    index("part_views_sha_idx").on(t.sha256),
+  ],
+);
+
+export type PartViewRow = typeof partViews.$inferSelect;
+
+/**
+ * STEP/STL → GLB conversions, one per distinct source file (by SHA-256), so the same file is
+ * converted once whatever part it belongs to. The GLB lives under `glb/<sha256>.glb`.
+ */
+export const modelConversions = sqliteTable(
+  "model_conversions",
+  {
+    sha256: text("sha256").primaryKey(),
+    format: text("format", { enum: ["step", "stl"] }).notNull(),
+    status: text("status", { enum: ["queued", "running", "done", "failed"] }).notNull(),
+    error: text("error"),
+    attempts: integer("attempts").notNull().default(0),
+    glbSize: integer("glb_size"),
+    /** When the current attempt started (a running job older than its time limit is stale). */
+    startedAt: integer("started_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("model_conversions_status_idx").on(t.status, t.updatedAt)],
+);
+
+export type ModelConversionRow = typeof modelConversions.$inferSelect;

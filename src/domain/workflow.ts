@@ -31,6 +31,7 @@ export const EVENT_ACTIONS = [
   "completed",
   "reverted",
   "deleted",
+  "file_uploaded",
 ] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 // The package root module also loads the whole UI bundle; only the path helper is needed.
 import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { boot, listening } from "./boot.ts";
+import { denoSpawner } from "../cad/deno-worker.ts";
 
 const started = performance.now();
 const booted = await boot({
@@ -11,13 +12,14 @@ const booted = await boot({
   docsFolder: getAbsoluteFSPath(),
   clientAddress: (c) =>
     (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname,
+  spawnConverter: denoSpawner(),
 });
 if (!booted.ok) {
   console.error("Invalid configuration:");
   for (const line of booted.errors) console.error(`  ${line}`);
   Deno.exit(1);
 }
-const { config, database, app } = booted;
+const { config, database, app, stop: stopWork } = booted;
 for (const note of booted.notes) console.log(note);
 
 const server = Deno.serve({
@@ -31,6 +33,7 @@ const server = Deno.serve({
 
 const stop = async () => {
   await server.shutdown();
+  await stopWork();
   database.close();
   Deno.exit(0);
 };

@@ -10,6 +10,7 @@ import { isMainThread, parentPort, SHARE_ENV, Worker } from "node:worker_threads
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { boot, listening } from "./boot.ts";
+import { nodeSpawner } from "../cad/node-worker.ts";
 
 /**
  * Node gives V8 under 1 MiB of stack on the main thread, and JSON.stringify recurses: it throws
@@ -25,13 +26,14 @@ async function main(): Promise<void> {
     migrationsFolder: beside("./migrations"),
     docsFolder: beside("./docs"),
     clientAddress: (c) => getConnInfo(c).remote.address,
+    spawnConverter: nodeSpawner(),
   });
   if (!booted.ok) {
     console.error("Invalid configuration:");
     for (const line of booted.errors) console.error(`  ${line}`);
     process.exit(1);
   }
-  const { config, database, app } = booted;
+  const { config, database, app, stop } = booted;
   for (const note of booted.notes) console.log(note);
 
   const server = serve(
@@ -47,8 +49,10 @@ async function main(): Promise<void> {
     // Open live streams would hold close() forever: give requests a moment, then leave.
     setTimeout(() => process.exit(0), 3000).unref();
     server.close(() => {
-      database.close();
-      process.exit(0);
+      stop().finally(() => {
+        database.close();
+        process.exit(0);
+      });
     });
   });
 }

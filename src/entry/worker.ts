@@ -3,7 +3,8 @@
  * the D1 database bound as `DB` (migrations applied by `wrangler d1 migrations apply`), or, with
  * no binding, in a remote libSQL database at DATABASE_URL (migrate it with `deno task
  * db:migrate`). Swagger UI's files come from the static-assets binding `ASSETS` when bound.
- * There is no file system, so STATIC_DIR is refused: serve a frontend with Workers Static Assets.
+ * There is no file system, so STATIC_DIR is refused: serve a frontend with Workers Static Assets,
+ * and files live in the R2 bucket bound as `FILES` (or S3-compatible storage at FILES_URL).
  */
 import type { ExecutionContext } from "hono";
 import { createClient } from "@libsql/client/web";
@@ -14,6 +15,8 @@ import * as schema from "../db/schema.ts";
 import type { Db } from "../db/types.ts";
 import { safeRelativePath } from "../routes/static.ts";
 import { type D1Binding, openD1 } from "./d1.ts";
+import { createR2Store, type R2BucketLike } from "../storage/r2.ts";
+import { openBlobStore } from "../storage/open.ts";
 
 /** The static-assets binding: a fetcher over the files uploaded with the Worker. */
 interface AssetsBinding {
@@ -24,6 +27,8 @@ interface AssetsBinding {
 export interface WorkerEnv {
   DB?: D1Binding;
   ASSETS?: AssetsBinding;
+  /** The R2 bucket for the files of parts. */
+  FILES?: R2BucketLike;
   [name: string]: unknown;
 }
 
@@ -72,6 +77,15 @@ export function buildWorkerApp(env: WorkerEnv): { app: App } | { errors: string[
         "or bind a D1 database as DB",
     );
   }
+  const r2 = env.FILES;
+  if (r2 && vars.FILES_URL) {
+    errors.push("FILES_URL is set and an R2 bucket is bound as FILES: use one of them");
+  } else if (!r2 && !config.filesUrl.startsWith("s3://")) {
+    errors.push(
+      "Files need object storage on Workers: bind an R2 bucket as FILES, " +
+        "or set FILES_URL=s3://bucket with the S3_* settings",
+    );
+  }
   if (errors.length > 0) return { errors };
 
   const db: Db = env.DB ? openD1(env.DB) : drizzleLibsql(
@@ -87,6 +101,9 @@ export function buildWorkerApp(env: WorkerEnv): { app: App } | { errors: string[
   const app = createApp({
     config,
     db,
+    // The CAD kernel cannot run in workerd (it compiles code from strings): conversions are
+    // queued here and done by the converter process (deno task converter).
+    blobStore: r2 ? createR2Store(r2) : openBlobStore(config.filesUrl, config.s3),
     docsAssets: env.ASSETS ? assetsSource(env.ASSETS) : undefined,
     // Cloudflare's edge sets this to the connecting client's address on every request.
     clientAddress: (c) => c.req.header("cf-connecting-ip"),

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 import { toEvent } from "../db/events-repo.ts";
 import { ApiError } from "../errors.ts";
 import { errors, IdParams, jsonResponse } from "../schemas/common.ts";

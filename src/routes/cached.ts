@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv, RouteContext } from "../app.ts";
+import type { AppEnv, RouteContext } from "../context.ts";
 import type { CachedBody } from "../cache.ts";
 import { checkNotModified, dataEtag } from "./conditional.ts";
 

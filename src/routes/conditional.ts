@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 import { partEtag, toPart } from "../db/parts-repo.ts";
 import type { PartRow } from "../db/schema.ts";
 import { ApiError } from "../errors.ts";

@@ -1,4 +1,4 @@
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 
 /** Swagger UI files served from the swagger-ui-dist package, never from a CDN. */

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 import { issueKey } from "../auth.ts";
 import type { ApiKeyRow } from "../db/schema.ts";
 import { iso } from "../db/parts-repo.ts";

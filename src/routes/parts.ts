@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 import { access } from "./access.ts";
 import { partEtag, toPart } from "../db/parts-repo.ts";
 import { ifMatch } from "./conditional.ts";
@@ -236,6 +236,8 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
       }
     }
     if (!deleted) throw new ApiError("not_found", "Part not found");
+    // The part is gone; its files follow. Should this fail, the next sweep finishes the job.
+    await ctx.files.removePart(id).catch(() => {});
     return c.json({ message: "Part deleted successfully" }, 200);
   });
 }

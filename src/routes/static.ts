@@ -1,5 +1,5 @@
 import { getMimeType } from "hono/utils/mime";
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 
 /** A safe relative path for a request path, or null if it tries to leave the folder. */
 export function safeRelativePath(requestPath: string): string | null {

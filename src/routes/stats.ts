@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { timestampQuery } from "../schemas/common.ts";
 import { type Built, cachedRead } from "./cached.ts";
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 import { leaderboard } from "../domain/leaderboard.ts";
 import { STATUSES } from "../domain/workflow.ts";
 import { errors, jsonResponse } from "../schemas/common.ts";

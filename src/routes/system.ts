@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import { ROLES } from "../domain/roles.ts";
 import { errors, jsonResponse } from "../schemas/common.ts";

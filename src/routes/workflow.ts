@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App, RouteContext } from "../app.ts";
+import type { App, RouteContext } from "../context.ts";
 import { partEtag, toPart } from "../db/parts-repo.ts";
 import type { EventAction } from "../db/schema.ts";
 import { ifMatch } from "./conditional.ts";

@@ -13,6 +13,8 @@ export const ErrorSchema = z.object({
     "precondition_failed",
     "payload_too_large",
     "unsupported_media_type",
+    "range_not_satisfiable",
+    "unprocessable",
     "rate_limited",
     "internal",
     "unavailable",
