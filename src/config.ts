@@ -127,7 +127,10 @@ const envSchema = z.object({
   ONSHAPE_SECRET_KEY: z.preprocess(blankToUndefined, z.string().optional()),
   ONSHAPE_BASE_URL: z.preprocess(
     blankToUndefined,
-    z.string().refine((v) => parseOrigin(v) !== null, "must be an http(s) URL").optional(),
+    z.string().refine(
+      (v) => parseOrigin(v) !== null && parseOrigin(v) === v.replace(/\/+$/, ""),
+      "must be an http(s) origin such as https://cad.onshape.com (no path)",
+    ).optional(),
   ),
   CONVERSION_CONCURRENCY: z.preprocess(
     blankToUndefined,

@@ -662,7 +662,7 @@ async function fetchDrawing(
       "Onshape is not configured: set ONSHAPE_ACCESS_KEY and ONSHAPE_SECRET_KEY",
     );
   }
-  const ref = parseOnshapeUrl(part.onshapeUrl);
+  const ref = parseOnshapeUrl(part.onshapeUrl, [new URL(ctx.onshape.origin).host]);
   if (!ref) {
     throw new ApiError("unprocessable", "The part's onshapeUrl is not an Onshape element URL", {
       details: "Expected https://cad.onshape.com/documents/<id>/w/<id>/e/<id>",
