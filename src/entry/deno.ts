@@ -12,7 +12,8 @@ const booted = await boot({
   docsFolder: getAbsoluteFSPath(),
   clientAddress: (c) =>
     (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname,
-  spawnConverter: denoSpawner(),
+  // Deno Deploy runs no Web Workers: there, a converter process does the conversions.
+  spawnConverter: Deno.env.get("DENO_DEPLOYMENT_ID") ? undefined : denoSpawner(),
 });
 if (!booted.ok) {
   console.error("Invalid configuration:");

@@ -16,7 +16,7 @@ import type { Db } from "../db/types.ts";
 import { safeRelativePath } from "../routes/static.ts";
 import { type D1Binding, openD1 } from "./d1.ts";
 import { createR2Store, type R2BucketLike } from "../storage/r2.ts";
-import { openBlobStore } from "../storage/open.ts";
+import { openRemoteBlobStore } from "../storage/open-remote.ts";
 
 /** The static-assets binding: a fetcher over the files uploaded with the Worker. */
 interface AssetsBinding {
@@ -103,7 +103,7 @@ export function buildWorkerApp(env: WorkerEnv): { app: App } | { errors: string[
     db,
     // The CAD kernel cannot run in workerd (it compiles code from strings): conversions are
     // queued here and done by the converter process (deno task converter).
-    blobStore: r2 ? createR2Store(r2) : openBlobStore(config.filesUrl, config.s3),
+    blobStore: r2 ? createR2Store(r2) : openRemoteBlobStore(config.filesUrl, config.s3),
     docsAssets: env.ASSETS ? assetsSource(env.ASSETS) : undefined,
     // Cloudflare's edge sets this to the connecting client's address on every request.
     clientAddress: (c) => c.req.header("cf-connecting-ip"),

@@ -4,6 +4,7 @@
  * Where this runtime can convert (Deno, Node), a local runner takes queued jobs right after the
  * upload; elsewhere (Workers) `deno task converter` takes them over HTTP.
  */
+import { convertStl } from "../cad/stl.ts";
 import type { ModelConverter, ModelFormat } from "../cad/types.ts";
 import type { FilesRepo } from "../db/files-repo.ts";
 import type { ModelConversionRow } from "../db/schema.ts";
@@ -44,6 +45,18 @@ export async function readBlob(store: BlobStore, key: string): Promise<Uint8Arra
   return new Uint8Array(await new Response(blob.body).arrayBuffer());
 }
 
+/**
+ * STL files are triangle meshes already: where no converter runs (Workers), they are turned
+ * into GLB in the request that first asks for the model. STEP files wait for a converter.
+ */
+const inlineStl: ModelConverter = {
+  convert: (format, bytes) =>
+    format === "stl"
+      ? convertStl(bytes)
+      : Promise.resolve({ ok: false, badInput: false, error: "no STEP converter here" }),
+  close: () => Promise.resolve(),
+};
+
 /** Queues, runs and reports model conversions. */
 export class ConversionService {
   private readonly inflight = new Map<string, Promise<void>>();
@@ -79,7 +92,8 @@ export class ConversionService {
    */
   async settle(sha256: string, format: ModelFormat, ms: number): Promise<ModelConversionRow> {
     let row = await this.o.repo.queueConversion(sha256, format, this.o.now());
-    if (!this.local || row.status === "done" || row.status === "failed") return row;
+    const canRun = this.local || format === "stl";
+    if (!canRun || row.status === "done" || row.status === "failed") return row;
     const deadline = this.o.now() + ms;
     while (row.status === "queued" || row.status === "running") {
       const left = deadline - this.o.now();
@@ -118,7 +132,7 @@ export class ConversionService {
   }
 
   private async execute(job: ModelConversionRow): Promise<void> {
-    const converter = this.o.converter!;
+    const converter = this.o.converter ?? inlineStl;
     try {
       const source = await readBlob(this.o.store, blobKey(job.sha256));
       if (!source) {

@@ -478,10 +478,9 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
   });
 
   for (const path of ["download", "file"] as const) {
-    // deno-lint-ignore no-explicit-any
     app.openapi(
       downloadRoute(path),
-      (async (c: Context<AppEnv>) => {
+      async (c) => {
         const part = await partOr404(ctx, c);
         const row = await revision(ctx, part, "file", c.req.query("rev"));
         return serveBlob(c, store, blobKey(row.sha256), {
@@ -497,10 +496,9 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
     );
   }
 
-  // deno-lint-ignore no-explicit-any
   app.openapi(
     modelRoute,
-    (async (c: Context<AppEnv>) => {
+    async (c) => {
       const part = await partOr404(ctx, c);
       const row = await revision(ctx, part, "file", c.req.query("rev"));
       const format = modelFormat(row.kind);
@@ -590,10 +588,9 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
     return c.json({ views: viewManifest(await ctx.fileRows.views(part.id)) }, 200);
   });
 
-  // deno-lint-ignore no-explicit-any
   app.openapi(
     getViewRoute,
-    (async (c: Context<AppEnv>) => {
+    async (c) => {
       const part = await partOr404(ctx, c);
       const index = c.req.param("index") ?? "";
       const notFound = () => new ApiError("not_found", "View image not found");
@@ -621,10 +618,9 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
     return c.json(uploadAnswer(stored.row, undefined, "Drawing uploaded successfully"), 201);
   });
 
-  // deno-lint-ignore no-explicit-any
   app.openapi(
     getDrawingRoute,
-    (async (c: Context<AppEnv>) => {
+    async (c) => {
       const part = await partOr404(ctx, c);
       if (!isHandPart(part)) {
         throw new ApiError("validation_failed", "Drawings are for hand parts", {

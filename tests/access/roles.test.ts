@@ -12,7 +12,13 @@ import { type Role, ROLES } from "../../src/domain/roles.ts";
 type Caller = Role | "shared" | "none" | "wrong" | "revoked";
 const CALLERS: Caller[] = [...ROLES, "shared", "none", "wrong", "revoked"];
 
-type Req = { path: string; body?: unknown };
+/** A JSON body, a multipart form, or raw bytes of a content type. */
+type Req = {
+  path: string;
+  body?: unknown;
+  form?: FormData;
+  raw?: { bytes: Uint8Array; type: string };
+};
 
 interface RouteCase {
   operationId: string;
@@ -33,6 +39,274 @@ async function partIn(t: Target, stage: "review" | "cnc" | "completed", assigned
   if (stage === "completed") await call("POST", `/api/parts/${part.id}/complete`);
   return part.id;
 }
+
+/** A binary STL of one triangle (84 + 50 bytes). */
+function tinyStl(): Uint8Array {
+  const bytes = new Uint8Array(134);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(80, 1, true);
+  const coords = [0, 0, 1, 0, 0, 0, 10, 0, 0, 0, 10, 0];
+  coords.forEach((v, i) => view.setFloat32(84 + i * 4, v, true));
+  return bytes;
+}
+
+/** A 1×1 PNG: signature, IHDR, IDAT and IEND (CRCs are not checked by the server). */
+function tinyPng(): Uint8Array {
+  return Uint8Array.from([
+    0x89,
+    0x50,
+    0x4e,
+    0x47,
+    0x0d,
+    0x0a,
+    0x1a,
+    0x0a,
+    0,
+    0,
+    0,
+    13,
+    0x49,
+    0x48,
+    0x44,
+    0x52,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    1,
+    8,
+    6,
+    0,
+    0,
+    0,
+    0x1f,
+    0x15,
+    0xc4,
+    0x89,
+    0,
+    0,
+    0,
+    13,
+    0x49,
+    0x44,
+    0x41,
+    0x54,
+    0x78,
+    0x9c,
+    0x63,
+    0x60,
+    0,
+    0,
+    0,
+    2,
+    0,
+    1,
+    0xe5,
+    0x27,
+    0xde,
+    0xfc,
+    0,
+    0,
+    0,
+    0,
+    0x49,
+    0x45,
+    0x4e,
+    0x44,
+    0xae,
+    0x42,
+    0x60,
+    0x82,
+  ]);
+}
+
+const PDF = new TextEncoder().encode("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n");
+
+/** A minimal binary glTF 2.0: header and one JSON chunk. */
+function tinyGlb(): Uint8Array {
+  const json = new TextEncoder().encode('{"asset":{"version":"2.0"}}  '.padEnd(28, " "));
+  const bytes = new Uint8Array(12 + 8 + json.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 0x46546c67, true);
+  view.setUint32(4, 2, true);
+  view.setUint32(8, bytes.length, true);
+  view.setUint32(12, json.length, true);
+  view.setUint32(16, 0x4e4f534a, true);
+  bytes.set(json, 20);
+  return bytes;
+}
+
+function fileForm(field: string, bytes: Uint8Array, name: string): FormData {
+  const form = new FormData();
+  form.append(field, new File([bytes as Uint8Array<ArrayBuffer>], name));
+  return form;
+}
+
+/** A part (CNC unless `type` says otherwise) with an STL uploaded. */
+async function partWithFile(t: Target, type: "cnc" | "hand" = "cnc") {
+  const call = api(t);
+  const part = PartSchema.parse(await (await call("POST", "/api/parts", newPart({ type }))).json());
+  const res = await t.fetch(`/api/parts/${part.id}/upload`, {
+    method: "POST",
+    headers: { "X-API-Key": KEY },
+    body: fileForm("file", tinyStl(), "bracket.stl"),
+  });
+  assert.equal(res.status, 201, await res.text());
+  return part.id;
+}
+
+/** The SHA-256 of a waiting conversion (a fresh STL, so a new source each time). */
+async function queuedConversion(t: Target): Promise<string> {
+  const call = api(t);
+  const part = PartSchema.parse(await (await call("POST", "/api/parts", newPart())).json());
+  const stl = tinyStl();
+  new DataView(stl.buffer).setFloat32(84 + 4 * 11, Math.random() * 100, true);
+  const res = await t.fetch(`/api/parts/${part.id}/upload`, {
+    method: "POST",
+    headers: { "X-API-Key": KEY },
+    body: fileForm("file", stl, "random.stl"),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return body.sha256;
+}
+
+const FILE_ROUTES: RouteCase[] = [
+  {
+    operationId: "uploadPartFile",
+    method: "POST",
+    role: "member",
+    ok: 201,
+    prepare: async (t) => ({
+      path: `/api/parts/${await partIn(t, "review")}/upload`,
+      form: fileForm("file", tinyStl(), "plate.stl"),
+    }),
+  },
+  {
+    operationId: "listPartFiles",
+    method: "GET",
+    role: "viewer",
+    ok: 200,
+    prepare: async (t) => ({ path: `/api/parts/${await partWithFile(t)}/files` }),
+  },
+  {
+    operationId: "downloadPartFile",
+    method: "GET",
+    role: "viewer",
+    ok: 200,
+    prepare: async (t) => ({ path: `/api/parts/${await partWithFile(t)}/download` }),
+  },
+  {
+    operationId: "viewPartFile",
+    method: "GET",
+    role: "viewer",
+    ok: 200,
+    prepare: async (t) => ({ path: `/api/parts/${await partWithFile(t)}/file` }),
+  },
+  {
+    operationId: "getPartModel",
+    method: "GET",
+    role: "viewer",
+    ok: 200,
+    prepare: async (t) => ({ path: `/api/parts/${await partWithFile(t)}/model` }),
+  },
+  {
+    operationId: "putPartViews",
+    method: "POST",
+    role: "member",
+    ok: 200,
+    prepare: async (t) => ({
+      path: `/api/parts/${await partWithFile(t)}/views`,
+      form: fileForm("view_0", tinyPng(), "view_0.png"),
+    }),
+  },
+  {
+    operationId: "getPartViews",
+    method: "GET",
+    role: "viewer",
+    ok: 200,
+    prepare: async (t) => ({ path: `/api/parts/${await partWithFile(t)}/views` }),
+  },
+  {
+    operationId: "getPartView",
+    method: "GET",
+    role: "viewer",
+    ok: 200,
+    prepare: async (t) => {
+      const id = await partWithFile(t);
+      const res = await t.fetch(`/api/parts/${id}/views`, {
+        method: "POST",
+        headers: { "X-API-Key": KEY },
+        body: fileForm("view_2", tinyPng(), "view_2.png"),
+      });
+      assert.equal(res.status, 200, await res.text());
+      return { path: `/api/parts/${id}/views/2` };
+    },
+  },
+  {
+    operationId: "uploadPartDrawing",
+    method: "POST",
+    role: "member",
+    ok: 201,
+    prepare: async (t) => ({
+      path: `/api/parts/${await partWithFile(t, "hand")}/drawing`,
+      form: fileForm("file", PDF, "drawing.pdf"),
+    }),
+  },
+  {
+    operationId: "getPartDrawing",
+    method: "GET",
+    role: "viewer",
+    ok: 200,
+    prepare: async (t) => {
+      const id = await partWithFile(t, "hand");
+      const res = await t.fetch(`/api/parts/${id}/drawing`, {
+        method: "POST",
+        headers: { "X-API-Key": KEY },
+        body: fileForm("file", PDF, "drawing.pdf"),
+      });
+      assert.equal(res.status, 201, await res.text());
+      return { path: `/api/parts/${id}/drawing` };
+    },
+  },
+  {
+    operationId: "claimConversion",
+    method: "POST",
+    role: "admin",
+    ok: 200,
+    prepare: () => ({ path: "/api/conversions/claim" }),
+  },
+  {
+    operationId: "getConversionSource",
+    method: "GET",
+    role: "admin",
+    ok: 200,
+    prepare: async (t) => ({ path: `/api/conversions/${await queuedConversion(t)}/source` }),
+  },
+  {
+    operationId: "putConversionResult",
+    method: "PUT",
+    role: "admin",
+    ok: 200,
+    prepare: async (t) => ({
+      path: `/api/conversions/${await queuedConversion(t)}/result`,
+      raw: { bytes: tinyGlb(), type: "model/gltf-binary" },
+    }),
+  },
+  {
+    operationId: "putConversionFailure",
+    method: "POST",
+    role: "admin",
+    ok: 200,
+    prepare: async (t) => ({
+      path: `/api/conversions/${await queuedConversion(t)}/failure`,
+      body: { error: "cannot read this file" },
+    }),
+  },
+];
 
 const ROUTES: RouteCase[] = [
   {
@@ -188,6 +462,8 @@ const ROUTES: RouteCase[] = [
   },
 ];
 
+ROUTES.push(...FILE_ROUTES);
+
 function expected(route: RouteCase, caller: Caller): number {
   if (caller === "none" || caller === "wrong" || caller === "revoked") return 401;
   const held: Role = caller === "shared" ? "admin" : caller;
@@ -220,14 +496,16 @@ Deno.test("access matrix: every route × every role", async (t) => {
     for (const route of ROUTES) {
       await t.step(`${route.method} ${route.operationId}`, async () => {
         for (const caller of CALLERS) {
-          const { path, body } = await route.prepare(target_);
+          const { path, body, form, raw } = await route.prepare(target_);
           const headers: Record<string, string> = {};
           if (keys[caller]) headers["X-API-Key"] = keys[caller]!;
           if (body !== undefined) headers["Content-Type"] = "application/json";
+          if (raw) headers["Content-Type"] = raw.type;
           const res = await target_.fetch(path, {
             method: route.method,
             headers,
-            body: body === undefined ? undefined : JSON.stringify(body),
+            body: form ?? (raw?.bytes as Uint8Array<ArrayBuffer> | undefined) ??
+              (body === undefined ? undefined : JSON.stringify(body)),
           });
           const want = expected(route, caller);
           if (res.status === 200 && route.operationId === "streamActivity") {
