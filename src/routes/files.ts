@@ -492,7 +492,7 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
           ),
           missing: noFile,
         });
-      }) as any,
+      },
     );
   }
 
@@ -541,7 +541,7 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
             "Retry-After": "5",
           }),
       });
-    }) as any,
+    },
   );
 
   app.openapi(postViewsRoute, async (c) => {
@@ -602,7 +602,7 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
         contentType: CONTENT_TYPES.png,
         missing: notFound,
       });
-    }) as any,
+    },
   );
 
   app.openapi(postDrawingRoute, async (c) => {
@@ -642,7 +642,7 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
         disposition: contentDisposition("inline", row.filename),
         missing: noFile,
       });
-    }) as any,
+    },
   );
 }
 
