@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { openLibsql } from "../../src/db/client.ts";
 import { PartSchema } from "../../src/schemas/parts.ts";
+import type { R2BucketLike } from "../../src/storage/r2.ts";
 import { type D1Binding, openD1 } from "../../src/entry/d1.ts";
 import worker, { buildWorkerApp, type WorkerEnv } from "../../src/entry/worker.ts";
 import { MIGRATIONS, newPart } from "../helpers.ts";
@@ -84,10 +85,18 @@ Deno.test("worker: drizzle's own D1 batch still fails on raw sql (so openD1 batc
   }
 });
 
+/** An R2 binding the parts routes never touch. */
+const unusedBucket = {} as R2BucketLike;
+
 Deno.test("worker: the app serves parts from a D1 binding", async () => {
   const { binding, close } = await d1();
   try {
-    const built = buildWorkerApp({ DB: binding, APP_ENV: "production", SECRET_KEY: SECRET });
+    const built = buildWorkerApp({
+      DB: binding,
+      FILES: unusedBucket,
+      APP_ENV: "production",
+      SECRET_KEY: SECRET,
+    });
     assert.ok("app" in built, JSON.stringify(built));
     const call = (method: string, path: string, body?: unknown) =>
       built.app.request(path, {
@@ -118,8 +127,18 @@ Deno.test("worker: configuration problems are listed, one line each", async () =
   };
   const { binding, close } = await d1();
   try {
-    const prod = { APP_ENV: "production", SECRET_KEY: SECRET };
+    const prod = { APP_ENV: "production", SECRET_KEY: SECRET, FILES: unusedBucket };
     assert.match(errors({ ...prod }), /DATABASE_URL is required/);
+    const { FILES: _, ...noFiles } = prod;
+    assert.match(errors({ ...noFiles, DB: binding }), /bind an R2 bucket as FILES/);
+    const s3 = {
+      FILES_URL: "s3://parts",
+      S3_ENDPOINT: "https://s3.example",
+      S3_ACCESS_KEY_ID: "id",
+      S3_SECRET_ACCESS_KEY: "secret",
+    };
+    assert.match(errors({ ...prod, ...s3, DB: binding }), /FILES_URL is set and an R2 bucket/);
+    assert.ok("app" in buildWorkerApp({ ...noFiles, ...s3, DB: binding }));
     assert.match(errors({ ...prod, DB: binding, DATABASE_URL: "libsql://x.turso.io" }), /use one/);
     assert.match(
       errors({ ...prod, DB: binding, STATIC_DIR: "./public" }),
