@@ -63,6 +63,11 @@ const SUITE = [
   "tests/access/roles.test.ts",
   "tests/docs/openapi.test.ts",
   "tests/runtime/server.test.ts",
+  "tests/files/routes.test.ts",
+  "tests/files/views.test.ts",
+  "tests/files/conversion.test.ts",
+  "tests/files/bad-input.test.ts",
+  "tests/files/drawing.test.ts",
 ];
 /** Runs after the suite: it blocks 127.0.0.1 for a minute. */
 const LAST = ["tests/runtime/rate-limit.test.ts"];

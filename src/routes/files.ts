@@ -375,7 +375,8 @@ async function readUpload(
   if (file.filename.trim() === "") {
     throw new ApiError("validation_failed", "No file selected", { field: "file" });
   }
-  const name = sanitizeFilename(file.filename);
+  // Browsers write a quote in a file name as %22 (and CR, LF as %0D, %0A).
+  const name = sanitizeFilename(file.filename.replace(/%22/g, '"').replace(/%0[DA]/gi, " "));
   if (!name.ok) {
     if (name.reason === "empty") {
       throw new ApiError("validation_failed", "No file selected", { field: "file" });

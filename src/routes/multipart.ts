@@ -3,12 +3,13 @@
  * arrives and a file past its limit ends the request with 413 right there.
  */
 import {
+  getMultipartBoundary,
   MaxFileSizeExceededError,
   MaxHeaderSizeExceededError,
   MaxPartsExceededError,
   MaxTotalSizeExceededError,
   MultipartParseError,
-  parseMultipartRequest,
+  parseMultipartStream,
 } from "@remix-run/multipart-parser";
 import type { Context } from "hono";
 import type { AppEnv } from "../context.ts";
@@ -49,6 +50,16 @@ export async function readMultipart(
       details: "Send the file as multipart/form-data",
     });
   }
+  // Media types are case-insensitive; the parser's own request check is not.
+  const boundary = getMultipartBoundary(
+    type.replace(/^multipart\/form-data/i, "multipart/form-data"),
+  );
+  const body = c.req.raw.body;
+  if (!boundary || !body) {
+    throw new ApiError("validation_failed", missing, {
+      details: "Send the file as multipart/form-data",
+    });
+  }
   const declared = Number(c.req.header("content-length"));
   // Part headers and boundaries add a little to the file itself.
   const maxTotal = limits.maxPartBytes * Math.min(limits.maxParts, 8) + 64 * 1024;
@@ -56,7 +67,8 @@ export async function readMultipart(
   const kept: FormPart[] = [];
   try {
     for await (
-      const part of parseMultipartRequest(c.req.raw, {
+      const part of parseMultipartStream(body, {
+        boundary,
         maxFileSize: limits.maxPartBytes,
         maxParts: limits.maxParts + 16,
         maxTotalSize: maxTotal,
