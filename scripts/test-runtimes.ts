@@ -10,6 +10,8 @@
  *                   apply`, and the Swagger UI files in ASSETS. Not `wrangler dev`: its proxy
  *                   answers 503 to a POST whose body the Worker did not read (the 415 and 413
  *                   answers), which Cloudflare does not.
+ *   deno+s3         the Deno entry with FILES_URL=s3://… on s3rver (an S3 API from npm, run by
+ *                   Node): the smoke test and the file suites
  *   deno+remote     the Deno entry on a remote libSQL URL (http://, so @libsql/client/web), served
  *   workerd+remote  by tests/runtime/libsql-stand-in.ts (Hrana over HTTP, not Turso itself); the
  *                   Worker without its D1 binding, migrated by scripts/migrate.ts as Turso would be
@@ -24,6 +26,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildNode, buildWorker, type WorkerSize } from "./build.ts";
 import { ROOT, wrangler, wranglerEnv } from "./wrangler.ts";
+import {
+  type RunningS3rver,
+  S3RVER_KEY,
+  S3RVER_SECRET,
+  startS3rver,
+} from "../tests/storage/_s3rver.ts";
 
 type Runtime = "deno" | "node" | "workerd";
 
@@ -31,6 +39,8 @@ interface Target {
   runtime: Runtime;
   /** Database on a remote libSQL server (the stand-in) instead of a file or D1. */
   remote: boolean;
+  /** Files in S3-compatible storage (s3rver) instead of a folder; runs the file suites only. */
+  s3?: boolean;
 }
 
 const TARGETS: Record<string, Target> = {
@@ -39,6 +49,7 @@ const TARGETS: Record<string, Target> = {
   workerd: { runtime: "workerd", remote: false },
   "deno+remote": { runtime: "deno", remote: true },
   "workerd+remote": { runtime: "workerd", remote: true },
+  "deno+s3": { runtime: "deno", remote: false, s3: true },
 };
 
 /** Wrong keys allowed per address per minute on the test servers (the suite sends a few). */
@@ -69,6 +80,10 @@ const SUITE = [
   "tests/files/bad-input.test.ts",
   "tests/files/drawing.test.ts",
 ];
+/** What runs against the S3 target: the files of parts, where storage matters. */
+const S3_SUITE = ["tests/smoke.test.ts", ...SUITE.filter((f) => f.startsWith("tests/files/"))];
+const S3_BUCKET = "parts-files";
+
 /** Runs after the suite: it blocks 127.0.0.1 for a minute. */
 const LAST = ["tests/runtime/rate-limit.test.ts"];
 
@@ -279,7 +294,7 @@ async function remoteCount(url: string, token: string): Promise<number> {
 
 /** Starts one target on a fresh database and runs the suite against it. */
 async function testTarget(name: string): Promise<Result> {
-  const { runtime, remote } = TARGETS[name];
+  const { runtime, remote, s3 } = TARGETS[name];
   const work = await mkdtemp(join(tmpdir(), `parts-${runtime}-`));
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -297,6 +312,7 @@ async function testTarget(name: string): Promise<Result> {
   let server: Server | undefined;
   let standIn: Server | undefined;
   let converter: Server | undefined;
+  let s3rver: RunningS3rver | undefined;
   try {
     const staticDir = join(work, "frontend");
     await mkdir(staticDir);
@@ -317,6 +333,17 @@ async function testTarget(name: string): Promise<Result> {
       ...(runtime === "workerd" ? {} : { FILES_URL: `file:${join(work, "files")}` }),
     };
 
+    if (s3) {
+      s3rver = await startS3rver([S3_BUCKET]);
+      Object.assign(serverEnv, {
+        FILES_URL: `s3://${S3_BUCKET}/team-3322`,
+        S3_ENDPOINT: s3rver.endpoint,
+        S3_REGION: "us-east-1",
+        S3_ACCESS_KEY_ID: S3RVER_KEY,
+        S3_SECRET_ACCESS_KEY: S3RVER_SECRET,
+        S3_FORCE_PATH_STYLE: "true",
+      });
+    }
     const prepared = performance.now();
     const database: Record<string, string> = { DATABASE_URL: `file:${join(work, "parts.db")}` };
     if (remote) {
@@ -431,12 +458,21 @@ async function testTarget(name: string): Promise<Result> {
       TEST_RUNTIME: runtime,
       TEST_AUTH_FAILURE_LIMIT: AUTH_FAILURE_LIMIT,
     };
-    for (const files of [SUITE, LAST]) {
+    for (const files of s3 ? [S3_SUITE] : [SUITE, LAST]) {
       const counts = await suite(files, env);
       result.passed += counts.passed;
       result.failed += counts.failed;
       result.ignored += counts.ignored;
       result.steps += counts.steps;
+    }
+    if (s3rver) {
+      const listing = await fetch(`${s3rver.endpoint}/${S3_BUCKET}?list-type=2&prefix=team-3322/`);
+      const objects = ((await listing.text()).match(/<Key>/g) ?? []).length;
+      console.log(`The S3 bucket holds ${objects} objects written by the suite`);
+      if (objects === 0) {
+        result.failed += 1;
+        result.note = "the server did not write to the S3 bucket";
+      }
     }
     if (remote) {
       const parts = await remoteCount(database.DATABASE_URL, database.DATABASE_AUTH_TOKEN);
@@ -456,6 +492,7 @@ async function testTarget(name: string): Promise<Result> {
     if (converter) await stop(converter);
     if (server) await stop(server);
     if (standIn) await stop(standIn);
+    await s3rver?.close();
     running.server = running.standIn = running.converter = undefined;
     const kept = join(ROOT, "dist", "test-runtimes", name);
     await rm(kept, { recursive: true, force: true });
