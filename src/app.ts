@@ -64,6 +64,8 @@ export interface AppDeps {
 
 /** Work an entry runs outside requests: resuming queued conversions, sweeping unused blobs. */
 export interface Maintenance {
+  /** The files of parts (for sample data and scripts). */
+  files: FilesService;
   resume(): void;
   sweep(graceMs?: number): Promise<{ blobs: number; parts: number }>;
   close(): Promise<void>;
@@ -293,6 +295,7 @@ export function createApp(deps: AppDeps): App {
   registerDocsRoutes(app, ctx);
   registerStaticRoutes(app, ctx);
   maintenanceOf.set(root, {
+    files,
     resume: () => conversions.pump(),
     sweep: (graceMs) => files.sweep(graceMs),
     close: () => conversions.close(),

@@ -1,7 +1,11 @@
 import type { NewPartRow } from "./schema.ts";
 import type { PartsRepo } from "./parts-repo.ts";
+import type { FilesService } from "../files/service.ts";
 
 const HOUR = 3_600_000;
+
+/** The sample part that comes with a 3D model, so its CNC card shows a preview. */
+const SAMPLE_MODEL = "DT-001_swerve_bracket.stl";
 const DAY = 24 * HOUR;
 
 type Sample = Omit<NewPartRow, "createdAt" | "updatedAt"> & { ageHours: number };
@@ -19,7 +23,7 @@ function samples(now: number): Sample[] {
       amount: 4,
       notes: "Check bearing bore against the MK4i drawing before approving.",
       onshapeUrl: "https://cad.onshape.com/documents/0a1b2c3d4e5f60718293a4b5",
-      file: "DT-001_swerve_bracket.step",
+      file: SAMPLE_MODEL,
       ageHours: 30,
     },
     {
@@ -187,4 +191,55 @@ export async function seedSampleParts(repo: PartsRepo, now: number): Promise<num
   }));
   await repo.insertMany(rows, { name: "sample data" });
   return rows.length;
+}
+
+/** Axis-aligned boxes as binary STL triangles (millimetres), outward normals. */
+function boxesStl(boxes: [number, number, number, number, number, number][]): Uint8Array {
+  const faces: number[][] = [];
+  for (const [x0, y0, z0, x1, y1, z1] of boxes) {
+    const v = (i: number) => [i & 1 ? x1 : x0, i & 2 ? y1 : y0, i & 4 ? z1 : z0];
+    // Each side as two triangles, corners listed counter-clockwise seen from outside.
+    const sides: [number[], number, number, number, number][] = [
+      [[0, 0, -1], 0, 2, 3, 1],
+      [[0, 0, 1], 4, 5, 7, 6],
+      [[0, -1, 0], 0, 1, 5, 4],
+      [[0, 1, 0], 2, 6, 7, 3],
+      [[-1, 0, 0], 0, 4, 6, 2],
+      [[1, 0, 0], 1, 3, 7, 5],
+    ];
+    for (const [n, a, b, c, d] of sides) {
+      faces.push([...n, ...v(a), ...v(b), ...v(c)], [...n, ...v(a), ...v(c), ...v(d)]);
+    }
+  }
+  const bytes = new Uint8Array(84 + 50 * faces.length);
+  const view = new DataView(bytes.buffer);
+  bytes.set(new TextEncoder().encode("3322 sample swerve module bracket"));
+  view.setUint32(80, faces.length, true);
+  faces.forEach((f, i) => f.forEach((x, j) => view.setFloat32(84 + 50 * i + 4 * j, x, true)));
+  return bytes;
+}
+
+/** Gives the sample bracket its STL model (an L-bracket with a gusset) as revision 1. */
+export async function seedSampleFiles(repo: PartsRepo, files: FilesService): Promise<void> {
+  const list = JSON.parse(
+    (await repo.listJson({
+      search: "3322-DT-001",
+      sortField: "createdAt",
+      sortOrder: "asc",
+      offset: 0,
+    })).json,
+  ) as { id: number; file: string | null }[];
+  const part = list.find((p) => p.file === SAMPLE_MODEL);
+  if (!part) return;
+  const stl = boxesStl([
+    [0, 0, 0, 100, 60, 6],
+    [0, 0, 6, 100, 6, 56],
+    [47, 6, 6, 53, 40, 40],
+  ]);
+  await files.upload(part.id, "file", {
+    filename: SAMPLE_MODEL,
+    kind: "stl",
+    contentType: "model/stl",
+    content: [stl],
+  }, "sample data");
 }

@@ -6,7 +6,7 @@ import { type App, type AppDeps, createApp } from "../app.ts";
 import { type Config, parseConfig } from "../config.ts";
 import { type LibsqlDatabase, openLibsql } from "../db/client.ts";
 import { PartsRepo } from "../db/parts-repo.ts";
-import { seedSampleParts } from "../db/seed.ts";
+import { seedSampleFiles, seedSampleParts } from "../db/seed.ts";
 import { directorySource } from "./fs-assets.ts";
 import { appMaintenance } from "../app.ts";
 import { createModelConverter } from "../cad/pool.ts";
@@ -55,9 +55,10 @@ export async function boot(options: BootOptions): Promise<Booted> {
   });
 
   const seed = config.seedSampleData ?? config.appEnv === "development";
+  let seeded = 0;
   if (seed) {
-    const added = await seedSampleParts(new PartsRepo(database.db), Date.now());
-    if (added > 0) notes.push(`Added ${added} sample parts to the empty database`);
+    seeded = await seedSampleParts(new PartsRepo(database.db), Date.now());
+    if (seeded > 0) notes.push(`Added ${seeded} sample parts to the empty database`);
   }
   if (config.usingDevKey) notes.push("SECRET_KEY is not set: using the development key 'dev-key'");
 
@@ -85,6 +86,7 @@ export async function boot(options: BootOptions): Promise<Booted> {
     clientAddress: options.clientAddress,
   });
   const maintenance = appMaintenance(app);
+  if (seeded > 0) await seedSampleFiles(new PartsRepo(database.db), maintenance.files);
   maintenance.resume();
   const sweep = () =>
     maintenance.sweep().catch((err) => console.error("sweeping unused files failed:", err));
