@@ -1,7 +1,8 @@
 /**
  * Writes the deployable bundles to dist/ and reports the Worker's size.
  *
- *   dist/node/           server.mjs (run by plain `node`), migrations/, docs/, package.json + lock
+ *   dist/node/           server.mjs (run by plain `node`), step-worker.mjs (the model converter's
+ *                        worker thread), migrations/, docs/, package.json + lock
  *   dist/worker/         worker.js exactly as `wrangler deploy` uploads it
  *   dist/worker-assets/  Swagger UI's files for the Worker's ASSETS binding
  *
@@ -22,6 +23,12 @@ export const FREE_PLAN_GZIP_LIMIT = 3 * 1024 * 1024;
 const DOCS_FILES = ["swagger-ui.css", "swagger-ui-bundle.js", "LICENSE"];
 /** Packages the Node bundle leaves to npm (runtimes/node/package.json, same versions). */
 const NATIVE = ["@libsql/client", "libsql"];
+/**
+ * The CAD kernel stays an npm package too: its script loads its 7 MB .wasm from its own folder,
+ * and the LGPL library remains a separate, replaceable file.
+ */
+const KERNEL = "occt-import-js";
+const NPM_INSTALLED = [...NATIVE, KERNEL];
 
 async function copyTree(from: string, to: string, keep: (name: string) => boolean) {
   await mkdir(to, { recursive: true });
@@ -53,7 +60,7 @@ export async function buildNode(): Promise<void> {
   const out = `${DIST}/node`;
   await rm(out, { recursive: true, force: true });
   const manifest = JSON.parse(await readFile(`${ROOT}runtimes/node/package.json`, "utf8"));
-  for (const name of NATIVE) {
+  for (const name of NPM_INSTALLED) {
     const pinned = await pinnedVersion(name);
     if (manifest.dependencies[name] !== pinned) {
       throw new Error(
@@ -75,6 +82,7 @@ export async function buildNode(): Promise<void> {
     legalComments: "linked",
     logLevel: "warning",
   });
+  await buildStepWorker(`${out}/step-worker.mjs`);
   await esbuild.stop();
   await copyTree(`${ROOT}migrations`, `${out}/migrations`, (n) => /\.(sql|json)$/.test(n));
   await copyDocs(`${out}/docs`);
@@ -82,6 +90,25 @@ export async function buildNode(): Promise<void> {
   await copyFile(`${ROOT}runtimes/node/package-lock.json`, `${out}/package-lock.json`);
   const size = (await Deno.stat(`${out}/server.mjs`)).size;
   console.log(`Node bundle: dist/node/server.mjs (${kib(size)} KiB)`);
+}
+
+/**
+ * The model converter's worker thread for Node (src/cad/node-step-worker.ts), which
+ * src/cad/node-worker.ts starts from beside the server bundle. The caller stops esbuild.
+ */
+export async function buildStepWorker(outfile: string): Promise<void> {
+  await esbuild.build({
+    entryPoints: [`${ROOT}src/cad/node-step-worker.ts`],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    external: [KERNEL],
+    sourcemap: "linked",
+    legalComments: "linked",
+    logLevel: "warning",
+  });
 }
 
 export interface WorkerSize {

@@ -12,7 +12,7 @@
  * --poll seconds (default 2). --once stops when no job waits.
  */
 import { parseArgs } from "node:util";
-import { denoSpawner } from "../src/cad/deno-worker.ts";
+import { denoProcessSpawner } from "../src/cad/deno-process.ts";
 import { createModelConverter } from "../src/cad/pool.ts";
 import type { ModelFormat } from "../src/cad/types.ts";
 
@@ -39,7 +39,7 @@ const pollMs = Math.max(0.2, Number(values.poll) || 2) * 1000;
 const headers = { "X-API-Key": key };
 
 const converter = createModelConverter({
-  spawn: denoSpawner(),
+  spawn: denoProcessSpawner(),
   concurrency: 1,
   timeoutMs: Number(values["timeout-seconds"]) * 1000,
   maxBytes: Number(values["max-bytes"]),

@@ -4,17 +4,20 @@
  *   deno task bench                     # 2 000 parts, 1 and 32 connections, 5 s per run
  *   deno task bench --parts 50000 --duration 10
  *   deno task bench --no-cache          # the server's response cache turned off
+ *   deno task bench --scenarios files   # only the files group (uploads, downloads, STEP → GLB)
  *
  * Starts the real server (production mode) on a fresh file database seeded with realistic parts,
  * drives each scenario with wrk, then runs a bare Deno.serve returning the same bytes (the
  * ceiling) under the same load, and prints req/s, p50 and p99 for both and their ratio. Any
- * non-2xx answer makes the run invalid. Results also go to bench-results/<date>.json.
+ * non-2xx answer makes the run invalid. Then the files group (files.ts) runs on the same
+ * database with a server of its own. Results also go to bench-results/<date>.json.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { openLibsql } from "../../src/db/client.ts";
 import { PartsRepo } from "../../src/db/parts-repo.ts";
 import { benchParts, SEARCH_WORDS } from "./data.ts";
+import { filesTables, runFilesBench } from "./files.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -85,6 +88,7 @@ function startServer(): Deno.ChildProcess {
     env: {
       APP_ENV: "production",
       DATABASE_URL: dbUrl,
+      FILES_URL: `file:${tmp}/files`,
       SECRET_KEY: key,
       PORT: String(port),
       HOST: "127.0.0.1",
@@ -317,6 +321,19 @@ const rss = await rssMb(server.pid);
 server.kill("SIGTERM");
 await server.status;
 
+// The files group (scripts/bench/files.ts): its own server (files on disk, 64 MiB uploads) on
+// the same database, run after the main server has stopped so the two do not share the CPU.
+const wantFiles = !args.values.scenarios || args.values.scenarios.split(",").includes("files");
+const files = wantFiles
+  ? await runFilesBench({
+    parts: N,
+    duration: DURATION,
+    responseCache: !args.values["no-cache"],
+    databaseUrl: dbUrl,
+  })
+  : undefined;
+if (files && !files.valid) invalid = true;
+
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
 const report = {
   date: new Date().toISOString(),
@@ -328,6 +345,7 @@ const report = {
   serverRssMb: Math.round(rss),
   valid: !invalid,
   results,
+  ...(files ? { files } : {}),
 };
 
 console.log(
@@ -351,6 +369,7 @@ for (const r of results) {
 console.log(
   `\nServer RSS after the run: ${report.serverRssMb} MB; cold start: ${report.coldStartMs} ms`,
 );
+if (files) console.log(`\n${filesTables(files)}`);
 
 const outFile = args.values.out ??
   `${root}/bench-results/${report.date.replace(/[:.]/g, "-")}-${N}.json`;

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 // The package root module also loads the whole UI bundle; only the path helper is needed.
 import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { boot, listening } from "./boot.ts";
-import { denoSpawner } from "../cad/deno-worker.ts";
+import { denoProcessSpawner } from "../cad/deno-process.ts";
 
 const started = performance.now();
 const booted = await boot({
@@ -12,8 +12,10 @@ const booted = await boot({
   docsFolder: getAbsoluteFSPath(),
   clientAddress: (c) =>
     (c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined)?.remoteAddr?.hostname,
-  // Deno Deploy runs no Web Workers: there, a converter process does the conversions.
-  spawnConverter: Deno.env.get("DENO_DEPLOYMENT_ID") ? undefined : denoSpawner(),
+  // Conversions run in child processes: Deno's Worker.terminate() cannot stop a thread busy in
+  // WebAssembly, so only a process lets the time limit reclaim a runaway conversion. Deno
+  // Deploy starts no processes: there, the converter process does the conversions.
+  spawnConverter: Deno.env.get("DENO_DEPLOYMENT_ID") ? undefined : denoProcessSpawner(),
 });
 if (!booted.ok) {
   console.error("Invalid configuration:");
