@@ -30,7 +30,7 @@ import { registerFileRoutes } from "./routes/files.ts";
 import { registerConversionRoutes } from "./routes/conversions.ts";
 import { FilesRepo } from "./db/files-repo.ts";
 import { ConversionService } from "./files/conversions.ts";
-import { FilesService } from "./files/service.ts";
+import { FilesService, type Sha256 } from "./files/service.ts";
 import { createOnshapeClient } from "./files/onshape.ts";
 import type { ModelConverter } from "./cad/types.ts";
 import { createMemoryStore } from "./storage/memory.ts";
@@ -58,6 +58,8 @@ export interface AppDeps {
   blobStore?: BlobStore;
   /** STEP/STL → GLB converter of this runtime; without one, a converter process does it. */
   converter?: ModelConverter;
+  /** A native incremental SHA-256 for uploads (node:crypto on Deno and Node). */
+  sha256?: () => Sha256;
   /** fetch for Onshape API calls (tests point it at a stand-in through ONSHAPE_BASE_URL). */
   fetch?: typeof fetch;
 }
@@ -162,7 +164,14 @@ export function createApp(deps: AppDeps): App {
     staleMs: config.conversionTimeoutMs * 2 + 30_000,
     logError,
   });
-  const files = new FilesService({ repo: fileRows, store: blobStore, conversions, now, logError });
+  const files = new FilesService({
+    repo: fileRows,
+    store: blobStore,
+    conversions,
+    now,
+    sha256: deps.sha256,
+    logError,
+  });
   const ctx: RouteContext = {
     repo: new PartsRepo(deps.db, () => signal.notify()),
     events: new EventsRepo(deps.db, deps.dataVersion),

@@ -11,7 +11,7 @@ import { encodeFrame, FrameReader } from "./frames.ts";
 import type { SpawnWorker, WorkerReply } from "./protocol.ts";
 
 /** How much lower than the server's the converter's scheduling priority is (Unix nice). */
-const CHILD_NICENESS = 10;
+const CHILD_NICENESS = 19;
 
 /** Where the child's script and the project's deno.json (its import map) are. */
 export interface ProcessOptions {
@@ -23,18 +23,27 @@ export interface ProcessOptions {
 export function denoProcessSpawner(options: ProcessOptions = {}): SpawnWorker {
   const script = fileURLToPath(options.script ?? new URL("./step-process.ts", import.meta.url));
   const config = fileURLToPath(options.config ?? new URL("../../deno.json", import.meta.url));
+  const args = ["run", "--quiet", "--no-prompt", "--allow-read", "--config", config, script];
+  const pipes = { stdin: "piped", stdout: "piped", stderr: "inherit" } as const;
   return (events) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--no-prompt", "--allow-read", "--config", config, script],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
+    let child: Deno.ChildProcess;
     try {
-      // Below the server in the scheduler: a conversion takes the CPU that requests leave idle.
-      setPriority(child.pid, CHILD_NICENESS);
+      // Below the server in the scheduler, so a conversion takes the CPU that requests leave
+      // idle. Through `nice`, because Linux niceness is per thread: every thread of the child
+      // (V8's compiler and GC threads too) must start with it.
+      child = new Deno.Command("nice", {
+        args: ["-n", String(CHILD_NICENESS), Deno.execPath(), ...args],
+        ...pipes,
+      })
+        .spawn();
     } catch {
-      // Not permitted here: the conversion still runs, at the server's priority.
+      // No `nice` here (Windows): the conversion runs at the server's priority.
+      child = new Deno.Command(Deno.execPath(), { args, ...pipes }).spawn();
+      try {
+        setPriority(child.pid, CHILD_NICENESS);
+      } catch {
+        // Not permitted: same priority as the server.
+      }
     }
     const input = child.stdin.getWriter();
     let alive = true;

@@ -13,6 +13,7 @@ import { createModelConverter } from "../cad/pool.ts";
 import type { SpawnWorker } from "../cad/protocol.ts";
 import type { ModelConverter } from "../cad/types.ts";
 import { openBlobStore } from "../storage/open.ts";
+import { createHash } from "node:crypto";
 
 export interface BootOptions {
   /** The process environment. */
@@ -80,6 +81,10 @@ export async function boot(options: BootOptions): Promise<Booted> {
     db: database.db,
     blobStore,
     converter,
+    sha256: () => {
+      const hash = createHash("sha256");
+      return { update: (bytes) => hash.update(bytes), hex: () => hash.digest("hex") };
+    },
     dataVersion: database.dataVersion,
     docsAssets: options.docsFolder ? directorySource(options.docsFolder) : undefined,
     staticFiles: config.staticDir ? directorySource(config.staticDir) : undefined,

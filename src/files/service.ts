@@ -3,6 +3,8 @@
  * A blob is stored (durably) before any row points at it; a sweep removes blobs that nothing
  * points at, so a crash mid-upload leaves neither a half file nor a dangling row.
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import type { ModelFormat } from "../cad/types.ts";
 import type { FileSlot, FilesRepo } from "../db/files-repo.ts";
 import type { PartFileRow } from "../db/schema.ts";
@@ -17,25 +19,40 @@ export interface CheckedFile {
   content: Uint8Array[];
 }
 
-/** One buffer of chunked content (the chunks themselves when there is only one). */
-export function joinChunks(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+/** An incremental SHA-256: the entries pass a native one where the runtime has it. */
+export interface Sha256 {
+  update(bytes: Uint8Array): void;
+  /** The digest as lowercase hex. */
+  hex(): string;
 }
 
-/**
- * SHA-256 (hex) of content. Web Crypto hashes natively and, on Deno and workerd, off the
- * event loop: a 10 MB file costs the server's thread well under a millisecond of hashing.
- */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/** SHA-256 in JavaScript (@noble/hashes), for runtimes without a native incremental hash. */
+export function jsSha256(): Sha256 {
+  const hash = sha256.create();
+  return { update: (bytes) => hash.update(bytes), hex: () => bytesToHex(hash.digest()) };
+}
+
+/** Bytes hashed between two turns of the event loop, so a big file never stalls it long. */
+const HASH_SLICE = 256 * 1024;
+
+/** SHA-256 (hex) and size of chunked content, yielding to the event loop as it goes. */
+export async function hashChunks(
+  chunks: Uint8Array[],
+  create: () => Sha256 = jsSha256,
+): Promise<{ sha256: string; size: number }> {
+  const hash = create();
+  let size = 0;
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.byteLength; at += HASH_SLICE) {
+      const slice = chunk.subarray(at, at + HASH_SLICE);
+      hash.update(slice);
+      size += slice.byteLength;
+      if (size % (4 * HASH_SLICE) < slice.byteLength) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    }
+  }
+  return { sha256: hash.hex(), size };
 }
 
 /** The model format a stored kind converts from, if any. */
@@ -48,6 +65,8 @@ export interface FilesServiceOptions {
   store: BlobStore;
   conversions: ConversionService;
   now: () => number;
+  /** A SHA-256 for uploads; JavaScript's when absent. */
+  sha256?: () => Sha256;
   logError?: (message: string, error: unknown) => void;
 }
 
@@ -63,22 +82,16 @@ export class FilesService {
     return this.o.conversions;
   }
 
-  /**
-   * Stores content under its SHA-256 unless that blob exists already. Takes the chunks: the
-   * array is emptied so that they can be freed as soon as they are joined.
-   */
+  /** Stores content under its SHA-256 unless that blob exists already. */
   async storeBlob(
     content: Uint8Array[],
     contentType?: string,
   ): Promise<{ sha256: string; size: number }> {
-    // Joined once: hashing and every store then read the same buffer without further copies.
-    const bytes = joinChunks(content);
-    content.length = 0;
-    const sha256 = await sha256Hex(bytes);
-    const size = bytes.byteLength;
+    // Hashed and stored from the chunks as they arrived: no copy of the whole file.
+    const { sha256, size } = await hashChunks(content, this.o.sha256);
     const existing = await this.o.store.head(blobKey(sha256));
     if (!existing || existing.size !== size) {
-      await this.o.store.put(blobKey(sha256), bytes, { contentType });
+      await this.o.store.put(blobKey(sha256), content, { contentType });
     }
     return { sha256, size };
   }
