@@ -82,6 +82,14 @@ export function registerDocsRoutes(app: App, ctx: RouteContext): void {
         { name: "Stats", description: "Counts and leaderboard" },
         { name: "History", description: "Part history, team activity and live updates" },
         { name: "Keys", description: "Per-person API keys (admin)" },
+        {
+          name: "Files",
+          description: "STEP, STL and PDF files of parts, their revisions, 3D models and previews",
+        },
+        {
+          name: "Conversions",
+          description: "The STEP/STL → GLB queue, for the converter process (admin)",
+        },
         { name: "System", description: "Health and key check" },
       ],
     });
