@@ -4,10 +4,11 @@
  * are exactly what a test means), small valid files of every accepted kind made on the spot,
  * and the checks behind "nothing was written".
  */
+import { minimalPdf } from "./onshape-stand-in.ts";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { appMaintenance, createApp } from "../../src/app.ts";
-import { denoSpawner } from "../../src/cad/deno-worker.ts";
+import { denoProcessSpawner } from "../../src/cad/deno-process.ts";
 import { createModelConverter } from "../../src/cad/pool.ts";
 import type { ModelConverter } from "../../src/cad/types.ts";
 import { openLibsql } from "../../src/db/client.ts";
@@ -182,26 +183,7 @@ export function zip(name = "part.step", content = bytes("ISO-10303-21;\nEND-ISO-
 
 /** A one-page PDF 1.4 with a correct cross-reference table; `text` makes each one unique. */
 export function pdf(text = "Drawing"): Uint8Array<ArrayBuffer> {
-  const content = `BT /F1 18 Tf 72 720 Td (${text.replace(/[()\\]/g, "")}) Tj ET`;
-  const objects = [
-    "<< /Type /Catalog /Pages 2 0 R >>",
-    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R " +
-    "/Resources << /Font << /F1 5 0 R >> >> >>",
-    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
-    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-  ];
-  let out = "%PDF-1.4\n";
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const o of offsets) out += `${String(o).padStart(10, "0")} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return bytes(out);
+  return minimalPdf(text) as Uint8Array<ArrayBuffer>;
 }
 
 type Vec = [number, number, number];
@@ -545,7 +527,7 @@ export async function filesTarget(
   let converter: ModelConverter | undefined;
   if (options.converter) {
     inner = createModelConverter({
-      spawn: denoSpawner(),
+      spawn: denoProcessSpawner(),
       maxBytes: config.maxUploadBytes,
       timeoutMs: config.conversionTimeoutMs,
     });

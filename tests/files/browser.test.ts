@@ -9,6 +9,7 @@
  * Needs Debian's `chromium` (apt-get install -y chromium), or a browser at CHROMIUM_PATH. Without
  * it the test is skipped, unless REQUIRE_BROWSER=1, which makes it fail instead (CI).
  */
+import { minimalPdf } from "./onshape-stand-in.ts";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { extname, normalize } from "node:path";
@@ -17,7 +18,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { chromium } from "playwright-core";
 import { appMaintenance, createApp } from "../../src/app.ts";
-import { denoSpawner } from "../../src/cad/deno-worker.ts";
+import { denoProcessSpawner } from "../../src/cad/deno-process.ts";
 import { createModelConverter } from "../../src/cad/pool.ts";
 import type { ModelConverter } from "../../src/cad/types.ts";
 import { openLibsql } from "../../src/db/client.ts";
@@ -56,30 +57,6 @@ const TYPES: Record<string, string> = {
 };
 
 const sha256Hex = (bytes: Uint8Array): string => bytesToHex(sha256(bytes));
-
-/** A one-page PDF with a line of text, with a correct cross-reference table. */
-function onePagePdf(text: string): Uint8Array {
-  const content = `BT /F1 24 Tf 72 700 Td (${text}) Tj ET`;
-  const objects = [
-    "<< /Type /Catalog /Pages 2 0 R >>",
-    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R " +
-    "/Resources << /Font << /F1 5 0 R >> >> >>",
-    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
-    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-  ];
-  let out = "%PDF-1.4\n";
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const at of offsets) out += `${String(at).padStart(10, "0")} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return new TextEncoder().encode(out);
-}
 
 /** The test page and three's modules, or null for anything else. */
 async function pageFile(pathname: string): Promise<Response | null> {
@@ -121,7 +98,7 @@ async function serve(): Promise<Served> {
   const database = await openLibsql({ url: config.databaseUrl, migrationsFolder: MIGRATIONS });
   const filesDir = await Deno.makeTempDir({ prefix: "browser-files-" });
   const real = createModelConverter({
-    spawn: denoSpawner(),
+    spawn: denoProcessSpawner(),
     concurrency: 1,
     timeoutMs: config.conversionTimeoutMs,
     maxBytes: config.maxUploadBytes,
@@ -429,7 +406,7 @@ async function runFlow() {
       }
       assert.fail("Chromium's PDF viewer opened but never showed the page");
     };
-    const pdf = onePagePdf("Bumper bracket, rev A");
+    const pdf = minimalPdf("Bumper bracket, rev A");
     const pdfPath = `${scratch}/bumper-bracket.pdf`;
     await Deno.writeFile(pdfPath, pdf);
     const pdfSha = sha256Hex(pdf);
