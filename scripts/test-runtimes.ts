@@ -72,6 +72,10 @@ const SUITE = [
   "tests/smoke.test.ts",
   "tests/access/hardening.test.ts",
   "tests/access/roles.test.ts",
+  "tests/access/acting.test.ts",
+  "tests/access/lifecycle.test.ts",
+  "tests/access/stream-revocation.test.ts",
+  "tests/access/proxy.test.ts",
   "tests/docs/openapi.test.ts",
   "tests/runtime/server.test.ts",
   "tests/files/routes.test.ts",
@@ -328,6 +332,9 @@ async function testTarget(name: string): Promise<Result> {
       SECRET_KEY: key,
       SEED_SAMPLE_DATA: "false",
       AUTH_FAILURE_LIMIT,
+      // As behind nginx: the suite's requests carry no X-Forwarded-For, so their address is the
+      // socket's, and tests/access/proxy.test.ts sends the header as the proxy would.
+      TRUST_PROXY: "true",
       STATIC_DIR: staticDir,
       // Workers use the R2 bucket of wrangler.jsonc (kept in the Miniflare state) instead.
       ...(runtime === "workerd" ? {} : { FILES_URL: `file:${join(work, "files")}` }),
@@ -457,6 +464,7 @@ async function testTarget(name: string): Promise<Result> {
       TEST_API_KEY: key,
       TEST_RUNTIME: runtime,
       TEST_AUTH_FAILURE_LIMIT: AUTH_FAILURE_LIMIT,
+      TEST_TRUST_PROXY: "hops:1",
     };
     for (const files of s3 ? [S3_SUITE] : [SUITE, LAST]) {
       const counts = await suite(files, env);

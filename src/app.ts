@@ -50,8 +50,11 @@ export interface AppDeps {
   staticFiles?: AssetSource;
   /** The client's network address as the runtime reports it (for the auth rate limit). */
   clientAddress?: (c: Context) => string | undefined;
-  /** Live stream timing: how often to re-read the event log, and idle heartbeats (ms). */
-  live?: { pollMs?: number; heartbeatMs?: number };
+  /**
+   * Live stream timing (ms): how often to re-read the event log, idle heartbeats, and how
+   * often a stream looks its personal key up again (revoked, expired, new role: it ends).
+   */
+  live?: { pollMs?: number; heartbeatMs?: number; keyCheckMs?: number };
   /** Where unexpected errors are reported. */
   logError?: (message: string, error: unknown) => void;
   /** Where files live (config FILES_URL, opened by the entry); in memory when absent. */
@@ -87,10 +90,13 @@ const MODEL_RESULT_PATH = /\/api\/conversions\/[^/]+\/result$/;
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json/i;
 
 /** Turns every validation failure into the one error envelope; bad path ids are 404s. */
-export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
+export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
   if (result.success) return;
   if (result.target === "param" && result.error.issues.some((i) => i.path[0] === "id")) {
-    throw new ApiError("not_found", "Part not found");
+    throw new ApiError(
+      "not_found",
+      /\/api\/keys\//.test(c.req.path) ? "Key not found" : "Part not found",
+    );
   }
   throw validationError(result.error);
 };
@@ -180,8 +186,9 @@ export function createApp(deps: AppDeps): App {
       signal,
       pollMs: deps.live?.pollMs ?? 1000,
       heartbeatMs: deps.live?.heartbeatMs ?? 15_000,
+      keyCheckMs: deps.live?.keyCheckMs ?? 2000,
     },
-    keys: new KeysRepo(deps.db),
+    keys: new KeysRepo(deps.db, () => signal.notify()),
     now,
     config,
     docsAssets: deps.docsAssets,
@@ -216,11 +223,12 @@ export function createApp(deps: AppDeps): App {
   // A base-path clone shares the router and copies the handlers set above.
   const app = (config.basePath ? root.basePath(config.basePath) : root) as App;
 
-  app.use("*", requestId());
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
+  // On the root, so that answers outside BASE_PATH (404s) carry them too.
+  root.use("*", requestId());
+  root.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
   const corsHeaders = cors({
     origin: (origin) => (config.corsOrigins.includes(origin) ? origin : null),
-    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     allowHeaders: [
       "Content-Type",
       "X-API-Key",
@@ -287,6 +295,13 @@ export function createApp(deps: AppDeps): App {
     now: ctx.now,
     clientAddress: deps.clientAddress ?? (() => undefined),
   });
+  // Key management answers (keys, and errors that may name them) are never stored by caches.
+  const noStore = async (c: Context<AppEnv>, next: () => Promise<void>) => {
+    await next();
+    c.res.headers.set("Cache-Control", "no-store");
+  };
+  app.use("/api/keys", noStore);
+  app.use("/api/keys/*", noStore);
   for (const area of ["parts", "keys", "activity", "conversions"]) {
     const path = `/api/${area}`;
     app.use(path, auth);

@@ -2,9 +2,10 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
-import type { KeysRepo } from "./db/keys-repo.ts";
+import type { KeyActor, KeysRepo } from "./db/keys-repo.ts";
 import { type Role, roleAllows } from "./domain/roles.ts";
 import type { ApiKeyRow } from "./db/schema.ts";
+import { budgetKey, resolveClientAddress } from "./client-address.ts";
 
 const encoder = new TextEncoder();
 
@@ -14,6 +15,13 @@ export interface Principal {
   keyId: number | null;
   name: string;
   role: Role;
+  /** When the key stops working (ms since the epoch), or null if it never expires. */
+  expiresAt: number | null;
+}
+
+/** True while a key row may be used at `now`: not revoked, not expired. */
+export function keyIsLive(row: ApiKeyRow, now: number): boolean {
+  return row.revokedAt === null && (row.expiresAt === null || row.expiresAt > now);
 }
 
 /** The name recorded for actions taken with SECRET_KEY. */
@@ -27,6 +35,7 @@ export function hashKey(key: string): Uint8Array {
   return sha256(encoder.encode(key));
 }
 
+/** Lower-case hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -123,29 +132,31 @@ export function createAuth(options: AuthOptions): MiddlewareHandler {
   const lastTouched = new Map<number, number>();
 
   const addressOf = (c: Context): string => {
-    if (config.trustProxy) {
-      const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-      if (forwarded) return forwarded;
-    }
-    return options.clientAddress(c) ?? "unknown";
+    const address = resolveClientAddress(
+      config.proxyTrust.mode === "direct" ? undefined : c.req.header("x-forwarded-for"),
+      options.clientAddress(c),
+      config.proxyTrust,
+    );
+    return address === undefined ? "unknown" : budgetKey(address);
   };
 
   const lookup = async (key: string): Promise<Principal | null> => {
     const digest = hashKey(key);
     if (constantTimeEqual(digest, sharedHash)) {
-      return { keyId: null, name: SHARED_KEY_NAME, role: "admin" };
+      return { keyId: null, name: SHARED_KEY_NAME, role: "admin", expiresAt: null };
     }
     const hex = toHex(digest);
     const row: ApiKeyRow | undefined = await keys.findByHash(hex);
     // The index finds the row by hash; the constant-time check guards the final decision.
-    if (!row || row.revokedAt !== null) return null;
-    if (!constantTimeEqual(encoder.encode(row.keyHash), encoder.encode(hex))) return null;
     const t = now();
+    // Revoked and expired keys get the same answer as keys that never existed.
+    if (!row || !keyIsLive(row, t)) return null;
+    if (!constantTimeEqual(encoder.encode(row.keyHash), encoder.encode(hex))) return null;
     if ((lastTouched.get(row.id) ?? 0) < t - TOUCH_GRANULARITY_MS) {
       lastTouched.set(row.id, t);
       await keys.touch(row.id, t, TOUCH_GRANULARITY_MS);
     }
-    return { keyId: row.id, name: row.name, role: row.role };
+    return { keyId: row.id, name: row.name, role: row.role, expiresAt: row.expiresAt };
   };
 
   return async (c, next) => {
@@ -192,11 +203,11 @@ export function requireRole(needed: Role): MiddlewareHandler {
 /** Creates a key for a person: returns the stored row and the key itself (shown only once). */
 export async function issueKey(
   keys: KeysRepo,
-  name: string,
-  role: Role,
+  input: { name: string; role: Role; expiresAt?: number | null },
   now: number,
+  actor: KeyActor,
 ): Promise<{ row: ApiKeyRow; key: string }> {
   const { key, prefix, keyHash } = generateKey();
-  const row = await keys.insert({ name, role, prefix, keyHash, createdAt: now });
+  const row = await keys.insert({ ...input, prefix, keyHash, createdAt: now }, actor);
   return { row, key };
 }

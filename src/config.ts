@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRange, type ProxyTrust } from "./client-address.ts";
 
 /** The key used in development when `SECRET_KEY` is unset. Never accepted in production. */
 export const DEV_KEY = "dev-key";
@@ -40,8 +41,16 @@ export interface Config {
   maxBodyBytes: number;
   /** Wrong-key attempts allowed per client address per minute before 429. */
   authFailureLimit: number;
-  /** Take the client address from X-Forwarded-For (only behind a trusted reverse proxy). */
-  trustProxy: boolean;
+  /**
+   * How the client address is found: the socket, or (TRUST_PROXY) the X-Forwarded-For entry of
+   * a number of proxy hops, or of proxies known by address.
+   */
+  proxyTrust: ProxyTrust;
+  /**
+   * Content-Security-Policy for the frontend served from STATIC_DIR: undefined for the built-in
+   * policy, null to send none.
+   */
+  staticCsp: string | null | undefined;
   /** Memory for cached read responses, in bytes; 0 turns the cache off. */
   responseCacheBytes: number;
   /** Where files live: `file:<folder>`, `s3://bucket/prefix` or `memory:` (tests). */
@@ -111,6 +120,16 @@ const envSchema = z.object({
       .min(1, "must be at least 1").max(100_000, "must be at most 100000").optional(),
   ),
   TRUST_PROXY: z.preprocess(blankToUndefined, bool.optional()),
+  TRUSTED_PROXY_HOPS: z.preprocess(
+    blankToUndefined,
+    z.coerce.number({ error: "must be a number" }).int("must be a whole number")
+      .min(1, "must be at least 1").max(10, "must be at most 10").optional(),
+  ),
+  TRUSTED_PROXIES: z.preprocess(blankToUndefined, z.string().optional()),
+  STATIC_CSP: z.preprocess(
+    blankToUndefined,
+    z.string().refine((v) => !/[\r\n]/.test(v), "must be one line").optional(),
+  ),
   FILES_URL: z.preprocess(
     blankToUndefined,
     z.string().refine(
@@ -224,6 +243,32 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   if ((e.ONSHAPE_ACCESS_KEY === undefined) !== (e.ONSHAPE_SECRET_KEY === undefined)) {
     errors.push("ONSHAPE_ACCESS_KEY and ONSHAPE_SECRET_KEY must be set together");
   }
+  let proxyTrust: ProxyTrust = { mode: "direct" };
+  const trustProxy = e.TRUST_PROXY ?? false;
+  for (const name of ["TRUSTED_PROXY_HOPS", "TRUSTED_PROXIES"] as const) {
+    if (e[name] !== undefined && !trustProxy) {
+      errors.push(`${name} needs TRUST_PROXY=true (it says which proxies to trust)`);
+    }
+  }
+  if (e.TRUSTED_PROXY_HOPS !== undefined && e.TRUSTED_PROXIES !== undefined) {
+    errors.push(
+      "TRUSTED_PROXY_HOPS and TRUSTED_PROXIES are both set: count the proxies or list them, not both",
+    );
+  } else if (trustProxy && e.TRUSTED_PROXIES !== undefined) {
+    const ranges = [];
+    for (const raw of e.TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean)) {
+      const range = parseRange(raw);
+      if (range) ranges.push(range);
+      else errors.push(`TRUSTED_PROXIES has an invalid address or range: ${raw}`);
+    }
+    if (ranges.length === 0 && !errors.some((l) => l.startsWith("TRUSTED_PROXIES"))) {
+      errors.push("TRUSTED_PROXIES lists no addresses");
+    }
+    proxyTrust = { mode: "addresses", ranges };
+  } else if (trustProxy) {
+    proxyTrust = { mode: "hops", hops: e.TRUSTED_PROXY_HOPS ?? 1 };
+  }
+
   const filesUrl = e.FILES_URL ?? (e.APP_ENV === "test" ? "memory:" : "file:./data/files");
   const s3 = {
     S3_ENDPOINT: e.S3_ENDPOINT,
@@ -255,7 +300,12 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       staticDir: e.STATIC_DIR,
       maxBodyBytes: e.MAX_BODY_BYTES ?? 256 * 1024,
       authFailureLimit: e.AUTH_FAILURE_LIMIT ?? 20,
-      trustProxy: e.TRUST_PROXY ?? false,
+      proxyTrust,
+      staticCsp: e.STATIC_CSP === undefined
+        ? undefined
+        : e.STATIC_CSP.trim().toLowerCase() === "off"
+        ? null
+        : e.STATIC_CSP.trim(),
       responseCacheBytes: Math.round((e.RESPONSE_CACHE_MB ?? 32) * 1024 * 1024),
       filesUrl,
       maxUploadBytes: e.MAX_UPLOAD_BYTES ?? 50 * 1024 * 1024,

@@ -27,7 +27,8 @@ export interface RouteContext {
   repo: PartsRepo;
   keys: KeysRepo;
   events: EventsRepo;
-  live: { signal: ChangeSignal; pollMs: number; heartbeatMs: number };
+  /** Live streams: the change signal, how often to read the log and to re-check the key. */
+  live: { signal: ChangeSignal; pollMs: number; heartbeatMs: number; keyCheckMs: number };
   cache: ResponseCache;
   now: () => number;
   config: Config;

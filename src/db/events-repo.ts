@@ -1,8 +1,14 @@
 import { and, asc, desc, eq, gt, gte, type SQL, sql } from "drizzle-orm";
 import { type EventAction, type PartEventRow, partEvents, parts } from "./schema.ts";
 import type { Db } from "./types.ts";
+import type { KeyEventAction } from "../domain/roles.ts";
+import type { EventAction as PartEventAction } from "../domain/workflow.ts";
+
+/** Which events a feed carries: of parts (the default everywhere), of keys, or both. */
+export type FeedKind = "part" | "key" | "all";
 
 export interface ActivityFilter {
+  kind: FeedKind;
   since?: number;
   after?: number;
   actor?: string;
@@ -23,15 +29,16 @@ export interface SubsystemProgress {
   amountCompleted: number;
 }
 
-/** Shapes an event row for the API. */
+/** Shapes a part event row for the API (`onBehalfOf` only when someone acted for another). */
 export function toEvent(row: PartEventRow) {
   return {
     id: row.id,
     part: row.partId,
     partId: row.partNumber,
     partName: row.partName,
-    action: row.action,
+    action: row.action as PartEventAction,
     actor: row.actor,
+    ...(row.onBehalfOf !== null ? { onBehalfOf: row.onBehalfOf } : {}),
     fromCategory: row.fromCategory,
     toCategory: row.toCategory,
     fromStatus: row.fromStatus,
@@ -40,6 +47,33 @@ export function toEvent(row: PartEventRow) {
     version: row.version,
     createdAt: new Date(row.createdAt).toISOString(),
   };
+}
+
+/** Shapes a key event row for the API: the key as it was after the event, and what changed. */
+export function toKeyEvent(row: PartEventRow) {
+  return {
+    id: row.id,
+    kind: "key" as const,
+    action: row.action as KeyEventAction,
+    actor: row.actor,
+    key: {
+      id: row.keyId ?? 0,
+      name: row.keyName ?? "",
+      prefix: row.keyPrefix ?? "",
+      role: row.keyRole ?? "viewer",
+    },
+    changes: row.changes ?? null,
+    createdAt: new Date(row.createdAt).toISOString(),
+  };
+}
+
+/** Shapes any row of the log: a part event or a key event. */
+export function toFeedEvent(row: PartEventRow) {
+  return row.kind === "key" ? toKeyEvent(row) : toEvent(row);
+}
+
+function kindFilter(kind: FeedKind): SQL | undefined {
+  return kind === "all" ? undefined : eq(partEvents.kind, kind);
 }
 
 const DAY = 86_400_000;
@@ -70,11 +104,11 @@ export class EventsRepo {
     limit: number,
     offset: number,
   ): Promise<{ rows: PartEventRow[]; total: number }> {
+    const ofPart = and(eq(partEvents.partId, part), eq(partEvents.kind, "part"));
     const [rows, count] = await this.db.batch([
-      this.db.select().from(partEvents).where(eq(partEvents.partId, part))
+      this.db.select().from(partEvents).where(ofPart)
         .orderBy(desc(partEvents.id)).limit(limit).offset(offset),
-      this.db.select({ n: sql<number>`count(*)` }).from(partEvents)
-        .where(eq(partEvents.partId, part)),
+      this.db.select({ n: sql<number>`count(*)` }).from(partEvents).where(ofPart),
     ]);
     return { rows, total: Number(count[0]?.n ?? 0) };
   }
@@ -82,6 +116,8 @@ export class EventsRepo {
   /** The team's activity feed, filtered. */
   activity(f: ActivityFilter): Promise<PartEventRow[]> {
     const where: SQL[] = [];
+    const kind = kindFilter(f.kind);
+    if (kind) where.push(kind);
     if (f.since !== undefined) where.push(gte(partEvents.createdAt, f.since));
     if (f.after !== undefined) where.push(gt(partEvents.id, f.after));
     if (f.actor !== undefined) where.push(eq(partEvents.actor, f.actor));
@@ -95,8 +131,8 @@ export class EventsRepo {
   }
 
   /** Events after `id`, oldest first: what a live client has not seen yet. */
-  after(id: number, limit: number): Promise<PartEventRow[]> {
-    return this.db.select().from(partEvents).where(gt(partEvents.id, id))
+  after(id: number, limit: number, kind: FeedKind = "part"): Promise<PartEventRow[]> {
+    return this.db.select().from(partEvents).where(and(gt(partEvents.id, id), kindFilter(kind)))
       .orderBy(asc(partEvents.id)).limit(limit);
   }
 

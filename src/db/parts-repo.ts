@@ -1,8 +1,8 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { type EventAction, type NewPartRow, type PartRow, parts } from "./schema.ts";
+import { type NewPartRow, type PartRow, parts } from "./schema.ts";
 import type { Db } from "./types.ts";
-import type { Category } from "../domain/workflow.ts";
+import type { Category, EventAction } from "../domain/workflow.ts";
 import type { Part, SortField } from "../schemas/parts.ts";
 
 export interface ListOptions {
@@ -24,8 +24,15 @@ export interface Counts {
   statuses: Record<string, number>;
 }
 
-/** What a mutation callback decides after seeing the current row (null: nothing to do). */
-export type Mutation = { patch: Partial<NewPartRow>; action: EventAction } | null;
+/**
+ * What a mutation callback decides after seeing the current row (null: nothing to do), and
+ * whom the actor acted for, when that depends on the row (e.g. whose claim is released).
+ */
+export type Mutation = {
+  patch: Partial<NewPartRow>;
+  action: EventAction;
+  onBehalfOf?: string | null;
+} | null;
 
 /** A field-by-field diff, as stored in events: `{field: {from, to}}`. */
 export type Changes = Record<string, { from: unknown; to: unknown }>;
@@ -183,9 +190,10 @@ export function partEtag(row: Pick<PartRow, "id" | "version">): string {
 
 const MAX_CAS_ATTEMPTS = 50;
 
-/** Who made a change, for the event log. */
+/** Who made a change, for the event log, and whom they acted for (if someone else). */
 export interface Actor {
   name: string;
+  onBehalfOf?: string | null;
 }
 
 /** The stage and status on either side of an event: literal values, or the row's own. */
@@ -199,6 +207,7 @@ export function eventFromRow(
   e: {
     action: EventAction;
     actor: string;
+    onBehalfOf?: string | null;
     from: Side;
     to: Side;
     changes: Changes | null;
@@ -215,8 +224,10 @@ export function eventFromRow(
       ? sql`NULL, NULL`
       : sql`${v.category}, ${v.status}`;
   return sql`INSERT INTO part_events (part_id, part_number, part_name, action, actor,
-      from_category, from_status, to_category, to_status, changes, version, created_at)
-    SELECT id, part_id, name, ${e.action}, ${e.actor}, ${pair(e.from)}, ${pair(e.to)},
+      on_behalf_of, from_category, from_status, to_category, to_status, changes, version,
+      created_at)
+    SELECT id, part_id, name, ${e.action}, ${e.actor}, ${e.onBehalfOf ?? null}, ${pair(e.from)},
+      ${pair(e.to)},
       ${e.changes === null ? null : JSON.stringify(e.changes)}, version + ${e.versionOffset ?? 0},
       ${e.now}
     FROM parts WHERE ${where}`;
@@ -297,6 +308,7 @@ export class PartsRepo {
     return this.db.run(eventFromRow({
       action: "created",
       actor: actor.name,
+      onBehalfOf: actor.onBehalfOf,
       from: null,
       to: "row",
       changes: null,
@@ -336,6 +348,7 @@ export class PartsRepo {
         this.db.run(eventFromRow({
           action: mutation.action,
           actor: actor.name,
+          onBehalfOf: mutation.onBehalfOf ?? actor.onBehalfOf,
           from: current,
           to: "row",
           changes,

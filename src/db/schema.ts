@@ -8,6 +8,7 @@ import {
 } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 import { EVENT_ACTIONS } from "../domain/workflow.ts";
+import { KEY_EVENT_ACTIONS } from "../domain/roles.ts";
 
 /** Every custom part of the robot, from review to completed. */
 export const parts = sqliteTable(
@@ -76,6 +77,8 @@ export const apiKeys = sqliteTable(
     createdAt: integer("created_at").notNull(),
     lastUsedAt: integer("last_used_at"),
     revokedAt: integer("revoked_at"),
+    /** After this moment (ms since the epoch) the key is refused like a revoked one. */
+    expiresAt: integer("expires_at"),
   },
 );
 
@@ -83,7 +86,9 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 /**
  * The history of every part: one row per change, written in the same batch as the change.
- * No foreign key: events of a deleted part remain.
+ * No foreign key: events of a deleted part remain. Key events (`kind` "key": a key created,
+ * revoked, renamed or given another role) share the log, and so its one ordered sequence of ids
+ * that the feed, the live stream and the ETags count on; they have no part (part_id 0).
  */
 export const partEvents = sqliteTable(
   "part_events",
@@ -93,8 +98,10 @@ export const partEvents = sqliteTable(
     /** The team part number and name at the time of the event. */
     partNumber: text("part_number").notNull(),
     partName: text("part_name"),
-    action: text("action", { enum: EVENT_ACTIONS }).notNull(),
+    action: text("action", { enum: [...EVENT_ACTIONS, ...KEY_EVENT_ACTIONS] }).notNull(),
     actor: text("actor").notNull(),
+    /** Whom a lead or admin acted for (the claimant, or the holder whose claim was released). */
+    onBehalfOf: text("on_behalf_of"),
     fromCategory: text("from_category"),
     toCategory: text("to_category"),
     fromStatus: text("from_status"),
@@ -106,6 +113,12 @@ export const partEvents = sqliteTable(
     /** The part's version after the event. */
     version: integer("version").notNull(),
     createdAt: integer("created_at").notNull(),
+    kind: text("kind", { enum: ["part", "key"] }).notNull().default("part"),
+    /** Key events: the key, and its name, prefix and role after the event. */
+    keyId: integer("key_id"),
+    keyName: text("key_name"),
+    keyPrefix: text("key_prefix"),
+    keyRole: text("key_role", { enum: ["viewer", "member", "lead", "admin"] }),
   },
   (t) => [
     index("part_events_part_idx").on(t.partId, t.id),
@@ -113,10 +126,12 @@ export const partEvents = sqliteTable(
     index("part_events_actor_idx").on(t.actor, t.id),
     index("part_events_action_idx").on(t.action, t.createdAt),
     index("part_events_number_idx").on(t.partNumber, t.id),
+    index("part_events_kind_idx").on(t.kind, t.id),
   ],
 );
 
 export type PartEventRow = typeof partEvents.$inferSelect;
+/** Any action in the log, of a part or of a key. */
 export type EventAction = PartEventRow["action"];
 
 /**

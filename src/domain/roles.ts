@@ -7,3 +7,12 @@ export type Role = (typeof ROLES)[number];
 export function roleAllows(held: Role, needed: Role): boolean {
   return ROLES.indexOf(held) >= ROLES.indexOf(needed);
 }
+
+/** What the event log records about keys. */
+export const KEY_EVENT_ACTIONS = [
+  "key_created",
+  "key_revoked",
+  "key_role_changed",
+  "key_renamed",
+] as const;
+export type KeyEventAction = (typeof KEY_EVENT_ACTIONS)[number];

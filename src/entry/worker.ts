@@ -126,7 +126,10 @@ export default {
           code: "internal",
           requestId,
         },
-        { status: 500, headers: { "X-Request-Id": requestId } },
+        {
+          status: 500,
+          headers: { "X-Request-Id": requestId, "X-Content-Type-Options": "nosniff" },
+        },
       );
     }
     return built.app.fetch(request, env, ctx);

@@ -1,12 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import type { App, RouteContext } from "../context.ts";
-import { toEvent } from "../db/events-repo.ts";
+import type { Context } from "hono";
+import type { App, AppEnv, RouteContext } from "../context.ts";
+import { keyIsLive, type Principal } from "../auth.ts";
+import { type FeedKind, toEvent, toFeedEvent } from "../db/events-repo.ts";
+import { KEY_EVENT_ACTIONS, roleAllows } from "../domain/roles.ts";
 import { ApiError } from "../errors.ts";
 import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
 import {
   ActivityQuery,
-  ActivitySchema,
+  FeedSchema,
   HistoryQuery,
   HistorySchema,
   StreamQuery,
@@ -40,10 +43,11 @@ const activityRoute = createRoute({
   ...access("viewer"),
   request: { query: ActivityQuery },
   responses: {
-    200: jsonResponse(ActivitySchema, "Matching events"),
+    200: jsonResponse(FeedSchema, "Matching events"),
     304: { description: "Not modified since the ETag in If-None-Match" },
     400: errors[400],
     401: errors[401],
+    403: { ...errors[403], description: "Key events (kind=key or all) need an admin key" },
   },
 });
 
@@ -64,16 +68,66 @@ const streamRoute = createRoute({
   },
   responses: {
     200: {
-      description: "`text/event-stream`: one `data:` JSON PartEvent per event, with `id:` set " +
-        "to the event id, and a `: ping` comment every 15 s while idle",
+      description: "`text/event-stream`: one `data:` JSON PartEvent (or KeyEvent, with " +
+        "`kind=key` or `all`) per event, with `id:` set to the event id, and a `: ping` comment " +
+        "every 15 s while idle. The stream ends within seconds when its key is revoked, " +
+        "expires or gets another role.",
       content: { "text/event-stream": { schema: z.string() } },
     },
     400: errors[400],
     401: errors[401],
+    403: { ...errors[403], description: "Key events (kind=key or all) need an admin key" },
   },
 });
 
 const PAGE = 200;
+
+const KEY_ACTIONS: readonly string[] = KEY_EVENT_ACTIONS;
+
+/** The kind of events a request may read: key events are for admins. */
+function feedKind(c: Context<AppEnv>, kind: FeedKind | undefined, action?: string): FeedKind {
+  const chosen = kind ?? "part";
+  if (action !== undefined && chosen === "part" && KEY_ACTIONS.includes(action)) {
+    throw new ApiError("validation_failed", `action ${action} is a key event: add kind=key`, {
+      field: "kind",
+      issues: [{ path: "kind", message: `action ${action} is a key event: add kind=key` }],
+    });
+  }
+  const principal = c.get("principal");
+  if (chosen !== "part" && !roleAllows(principal.role, "admin")) {
+    throw new ApiError(
+      "forbidden",
+      `Key events need the admin role; your key has the ${principal.role} role`,
+      { details: "Leave out kind (or use kind=part) for the part events", requiredRole: "admin" },
+    );
+  }
+  return chosen;
+}
+
+/**
+ * Whether the key a stream was opened with may still read it. Personal keys are looked up
+ * again every `keyCheckMs` (and at once after a change to a key in this process), so a key
+ * revoked, expired or given another role through any server instance on the database loses
+ * its streams within seconds. The shared key changes only with a restart.
+ */
+function keyWatch(ctx: RouteContext, principal: Principal) {
+  let checkedAt = Date.now();
+  let seenChanges = ctx.keys.changes;
+  /** Milliseconds until the next lookup is due. */
+  const dueIn = () =>
+    principal.keyId === null ? Infinity : Math.max(0, checkedAt + ctx.live.keyCheckMs - Date.now());
+  const stillValid = async (): Promise<boolean> => {
+    if (principal.keyId === null) return true;
+    const now = ctx.now();
+    if (principal.expiresAt !== null && principal.expiresAt <= now) return false;
+    if (dueIn() > 0 && ctx.keys.changes === seenChanges) return true;
+    seenChanges = ctx.keys.changes;
+    checkedAt = Date.now();
+    const row = await ctx.keys.get(principal.keyId);
+    return row !== undefined && keyIsLive(row, now) && row.role === principal.role;
+  };
+  return { dueIn, stillValid };
+}
 
 /** Part history, activity feed and the live stream. */
 export function registerActivityRoutes(app: App, ctx: RouteContext): void {
@@ -91,9 +145,11 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
 
   app.openapi(activityRoute, (c) => {
     const q = c.req.valid("query");
+    const kind = feedKind(c, q.kind, q.action);
     const limit = q.limit ?? 100;
     return cachedRead(c, ctx, async () => {
       const rows = await ctx.events.activity({
+        kind,
         since: q.since,
         after: q.after,
         actor: q.actor,
@@ -103,7 +159,7 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
         order: q.order ?? "desc",
         limit,
       });
-      return { json: JSON.stringify({ events: rows.map(toEvent), limit }) };
+      return { json: JSON.stringify({ events: rows.map(toFeedEvent), limit }) };
     });
   });
 
@@ -114,8 +170,11 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
         field: "last-event-id",
       });
     }
-    const resume = header ? Number(header) : c.req.valid("query").after;
+    const query = c.req.valid("query");
+    const kind = feedKind(c, query.kind);
+    const resume = header ? Number(header) : query.after;
     let cursor = resume ?? await ctx.events.latestId();
+    const watch = keyWatch(ctx, c.get("principal"));
     const abort = new AbortController();
     c.header("Cache-Control", "no-store");
     c.header("X-Accel-Buffering", "no");
@@ -124,9 +183,14 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
       await stream.write(`retry: 2000\n: connected, sending events after ${cursor}\n\n`);
       let idleSince = Date.now();
       while (!abort.signal.aborted) {
-        const rows = await ctx.events.after(cursor, PAGE);
+        if (!(await watch.stillValid())) {
+          // A comment, not an event: clients parse every data line as an event.
+          await stream.write(": this key is no longer valid for the stream\n\n");
+          break;
+        }
+        const rows = await ctx.events.after(cursor, PAGE, kind);
         for (const row of rows) {
-          await stream.writeSSE({ id: String(row.id), data: JSON.stringify(toEvent(row)) });
+          await stream.writeSSE({ id: String(row.id), data: JSON.stringify(toFeedEvent(row)) });
           cursor = row.id;
         }
         if (rows.length === PAGE) continue;
@@ -135,7 +199,7 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
           await stream.write(": ping\n\n");
           idleSince = Date.now();
         }
-        await ctx.live.signal.wait(ctx.live.pollMs, abort.signal);
+        await ctx.live.signal.wait(Math.min(ctx.live.pollMs, watch.dueIn()), abort.signal);
       }
     });
   });

@@ -100,7 +100,8 @@ export function registerDocsRoutes(app: App, ctx: RouteContext): void {
     c.header(
       "Content-Security-Policy",
       "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
-        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+        "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+        "form-action 'self'; frame-ancestors 'none'",
     );
     return c.html(docsPage(base, ctx.docsAssets !== undefined));
   });

@@ -5,6 +5,8 @@ import { partEtag, toPart } from "../db/parts-repo.ts";
 import { ifMatch } from "./conditional.ts";
 import { cachedRead } from "./cached.ts";
 import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
+import { checkHolderChange } from "../domain/claims.ts";
+import { holderForbidden } from "./workflow.ts";
 import { ApiError } from "../errors.ts";
 import { errors, IdParams, jsonResponse, MessageSchema } from "../schemas/common.ts";
 import {
@@ -165,6 +167,9 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
   app.openapi(createPartRoute, async (c) => {
     const { category, ...input } = c.req.valid("json");
     if (category !== undefined && category !== "review") rejectCategory();
+    const principal = c.get("principal");
+    const holder = checkHolderChange(principal, null, input.assigned ?? null);
+    if (!holder.ok) throw holderForbidden(holder);
     const now = ctx.now();
     const row = await ctx.repo.insert({
       partId: input.partId,
@@ -173,7 +178,7 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
       material: input.material,
       subsystem: input.subsystem,
       amount: input.amount ?? 1,
-      assigned: input.assigned ?? null,
+      assigned: holder.holder,
       status: input.status ?? "Pending",
       category: "review",
       notes: input.notes ?? null,
@@ -183,7 +188,7 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
       miscInfo: input.miscInfo ?? null,
       createdAt: now,
       updatedAt: now,
-    }, { name: c.get("principal").name });
+    }, { name: principal.name, onBehalfOf: holder.onBehalfOf });
     c.header("ETag", partEtag(row));
     c.header("Location", `${ctx.config.basePath}/api/parts/${row.id}`);
     return c.json(toPart(row), 201);
@@ -202,15 +207,25 @@ export function registerPartRoutes(app: App, ctx: RouteContext): void {
     const id = Number(c.req.valid("param").id);
     const { category, ...edit } = c.req.valid("json");
     const checkVersion = ifMatch(c);
+    const principal = c.get("principal");
     const result = await ctx.repo.mutate(
       id,
       (row) => {
         checkVersion?.(row);
         if (category !== undefined && category !== row.category) rejectCategory();
-        return { patch: planEdit(row, edit as PartEdit, ctx.now()), action: "updated" };
+        const change = { ...edit } as PartEdit;
+        let onBehalfOf: string | null = null;
+        if (change.assigned !== undefined && (change.assigned ?? null) !== row.assigned) {
+          // An edit of `assigned` claims or releases: the same rule as assign and unclaim.
+          const verdict = checkHolderChange(principal, row.assigned, change.assigned ?? null);
+          if (!verdict.ok) throw holderForbidden(verdict);
+          change.assigned = verdict.holder;
+          onBehalfOf = verdict.onBehalfOf;
+        }
+        return { patch: planEdit(row, change, ctx.now()), action: "updated", onBehalfOf };
       },
       ctx.now,
-      { name: c.get("principal").name },
+      { name: principal.name },
     );
     if (!result) throw new ApiError("not_found", "Part not found");
     c.header("ETag", partEtag(result.row));

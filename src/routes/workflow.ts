@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App, RouteContext } from "../context.ts";
 import { partEtag, toPart } from "../db/parts-repo.ts";
-import type { EventAction } from "../db/schema.ts";
 import { ifMatch } from "./conditional.ts";
-import { type Action, type ActionInput, decide } from "../domain/workflow.ts";
+import { checkHolderChange, type HolderVerdict } from "../domain/claims.ts";
+import { type Action, type ActionInput, decide, type EventAction } from "../domain/workflow.ts";
 import { ApiError } from "../errors.ts";
 import type { Role } from "../domain/roles.ts";
 import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
@@ -27,12 +27,13 @@ const ACTION_DOCS: Record<Action, { summary: string; body: z.ZodType; required: 
     required: false,
   },
   assign: {
-    summary: "Claim a part in fabrication for a person",
+    summary: "Claim a part in fabrication for a person (a member's personal key: only for " +
+      "its holder)",
     body: AssignInput,
     required: false,
   },
   unclaim: {
-    summary: "Release a claimed part",
+    summary: "Release a claimed part (a member's personal key: only its holder's own claim)",
     body: EmptyInput,
     required: false,
   },
@@ -90,14 +91,23 @@ function actionRoute(action: Action) {
   });
 }
 
+/** A 403 for a holder change the key may not make; nothing has been written. */
+export function holderForbidden(verdict: Extract<HolderVerdict, { ok: false }>): ApiError {
+  return new ApiError("forbidden", verdict.message, {
+    details: verdict.details,
+    requiredRole: "lead",
+  });
+}
+
 /** The five workflow actions; each is one compare-and-set write decided by the domain. */
 export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
   for (const action of ["approve", "assign", "unclaim", "complete", "revert"] as const) {
     app.openapi(actionRoute(action), async (c) => {
       const id = Number(c.req.valid("param").id);
       const input = { ...(c.req.valid("json") as ActionInput) };
+      const principal = c.get("principal");
+      let onBehalfOf: string | null = null;
       if (action === "assign" && !input.assigned) {
-        const principal = c.get("principal");
         // A personal key claims for its holder; the shared key must say who.
         if (principal.keyId === null) {
           throw new ApiError("validation_failed", "Assigned is required", {
@@ -106,6 +116,12 @@ export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
           });
         }
         input.assigned = principal.name;
+      } else if (action === "assign") {
+        // Decided on the input alone, before the part is read: nothing is written on a 403.
+        const verdict = checkHolderChange(principal, null, input.assigned!.trim());
+        if (!verdict.ok) throw holderForbidden(verdict);
+        input.assigned = verdict.holder;
+        onBehalfOf = verdict.onBehalfOf;
       }
       const checkVersion = ifMatch(c);
       const result = await ctx.repo.mutate(
@@ -129,12 +145,17 @@ export function registerWorkflowRoutes(app: App, ctx: RouteContext): void {
               });
             }
           }
-          return outcome.kind === "unchanged"
-            ? null
-            : { patch: outcome.patch, action: EVENT_OF[action] };
+          if (outcome.kind === "unchanged") return null;
+          if (action === "unclaim") {
+            // Whose claim this releases is known only now, from the row being changed.
+            const verdict = checkHolderChange(principal, row.assigned, null);
+            if (!verdict.ok) throw holderForbidden(verdict);
+            return { patch: outcome.patch, action: "unclaimed", onBehalfOf: verdict.onBehalfOf };
+          }
+          return { patch: outcome.patch, action: EVENT_OF[action], onBehalfOf };
         },
         ctx.now,
-        { name: c.get("principal").name },
+        { name: principal.name },
       );
       if (!result) throw new ApiError("not_found", "Part not found");
       c.header("ETag", partEtag(result.row));

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CATEGORIES, EVENT_ACTIONS, STATUSES } from "../domain/workflow.ts";
+import { KEY_EVENT_ACTIONS, ROLES } from "../domain/roles.ts";
 import { blankToUndefined, intQuery, timestampQuery } from "./common.ts";
 
 export const EventSchema = z.object({
@@ -9,6 +10,11 @@ export const EventSchema = z.object({
   partName: z.string().nullable(),
   action: z.enum(EVENT_ACTIONS),
   actor: z.string().openapi({ description: "Holder of the key that made the change" }),
+  onBehalfOf: z.string().optional().openapi({
+    description: "Present when a lead or admin acted for someone else with a personal key: " +
+      "the person claimed for (assign), or whose claim was released (unclaim, or an edit of " +
+      "`assigned`)",
+  }),
   fromCategory: z.enum(CATEGORIES).nullable(),
   toCategory: z.enum(CATEGORIES).nullable(),
   fromStatus: z.enum(STATUSES).nullable(),
@@ -19,6 +25,25 @@ export const EventSchema = z.object({
   createdAt: z.string().openapi({ format: "date-time" }),
 }).openapi("PartEvent");
 
+export const KeyEventSchema = z.object({
+  id: z.number().int().openapi({ description: "From the same sequence as part events" }),
+  kind: z.literal("key"),
+  action: z.enum(KEY_EVENT_ACTIONS),
+  actor: z.string().openapi({ description: "Holder of the key that made the change" }),
+  key: z.object({
+    id: z.number().int(),
+    name: z.string(),
+    prefix: z.string(),
+    role: z.enum(ROLES),
+  }).openapi({ description: "The key as the change left it (never the key itself)" }),
+  changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).nullable()
+    .openapi({ description: "Changed fields with old and new values" }),
+  createdAt: z.string().openapi({ format: "date-time" }),
+}).openapi("KeyEvent");
+
+/** Kinds of event a feed may carry; key events need an admin key. */
+export const FEED_KINDS = ["part", "key", "all"] as const;
+
 export const HistorySchema = z.object({
   events: z.array(EventSchema),
   total: z.number().int(),
@@ -26,17 +51,38 @@ export const HistorySchema = z.object({
   offset: z.number().int(),
 }).openapi("PartHistory");
 
+/** The feed as clients that read only part events (the default `kind`) see it. */
 export const ActivitySchema = z.object({
   events: z.array(EventSchema),
   limit: z.number().int(),
 }).openapi("Activity");
+
+/** The feed of any kind: part events and, with `kind=key` or `kind=all`, key events. */
+export const FeedSchema = z.object({
+  events: z.array(z.union([EventSchema, KeyEventSchema])).openapi({
+    description: 'Part events; with `kind=key` or `kind=all`, key events (`kind: "key"`) too',
+  }),
+  limit: z.number().int(),
+}).openapi("ActivityFeed");
 
 export const HistoryQuery = z.object({
   limit: intQuery("limit", 1, 500),
   offset: intQuery("offset", 0, 1_000_000_000),
 });
 
+const ALL_ACTIONS = [...EVENT_ACTIONS, ...KEY_EVENT_ACTIONS] as const;
+
+const kindQuery = z.preprocess(
+  blankToUndefined,
+  z.enum(FEED_KINDS, { error: "kind must be part, key or all" }).optional(),
+).openapi({
+  type: "string",
+  enum: [...FEED_KINDS],
+  description: "`part` (default): part events; `key` or `all`: key events too (admin only)",
+});
+
 export const ActivityQuery = z.object({
+  kind: kindQuery,
   since: timestampQuery("since"),
   after: intQuery("after", 0, Number.MAX_SAFE_INTEGER),
   actor: z.preprocess(
@@ -47,9 +93,9 @@ export const ActivityQuery = z.object({
   }),
   action: z.preprocess(
     blankToUndefined,
-    z.enum(EVENT_ACTIONS, { error: `action must be one of ${EVENT_ACTIONS.join(", ")}` })
+    z.enum(ALL_ACTIONS, { error: `action must be one of ${ALL_ACTIONS.join(", ")}` })
       .optional(),
-  ).openapi({ type: "string", enum: [...EVENT_ACTIONS] }),
+  ).openapi({ type: "string", enum: [...ALL_ACTIONS] }),
   partId: z.preprocess(
     blankToUndefined,
     z.string().max(100, "partId must be at most 100 characters").optional(),
@@ -66,6 +112,7 @@ export const ActivityQuery = z.object({
 });
 
 export const StreamQuery = z.object({
+  kind: kindQuery,
   after: intQuery("after", 0, Number.MAX_SAFE_INTEGER).openapi({
     description: "Resume after this event id (the Last-Event-ID header takes precedence)",
   }),

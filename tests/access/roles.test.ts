@@ -1,6 +1,6 @@
 /**
- * The access matrix: every route × every role (and no key, wrong key, revoked key), with the
- * expected status. The README's role table is this matrix in prose.
+ * The access matrix: every route × every role (and no key, wrong key, revoked key, expired key),
+ * with the expected status. The README's role table is this matrix in prose.
  */
 import assert from "node:assert/strict";
 import { api, KEY, newPart, type Target, target } from "../helpers.ts";
@@ -9,8 +9,14 @@ import { CreatedKeySchema } from "../../src/schemas/keys.ts";
 import { PartSchema } from "../../src/schemas/parts.ts";
 import { type Role, ROLES } from "../../src/domain/roles.ts";
 
-type Caller = Role | "shared" | "none" | "wrong" | "revoked";
-const CALLERS: Caller[] = [...ROLES, "shared", "none", "wrong", "revoked"];
+type Caller = Role | "shared" | "none" | "wrong" | "revoked" | "expired";
+const CALLERS: Caller[] = [...ROLES, "shared", "none", "wrong", "revoked", "expired"];
+const REFUSED: Caller[] = ["none", "wrong", "revoked", "expired"];
+
+/** The holder a caller claims parts as: a personal key's own name (members claim only so). */
+function holderOf(caller: Caller): string {
+  return (ROLES as readonly string[]).includes(caller) ? `Matrix ${caller}` : "Alex";
+}
 
 /** A JSON body, a multipart form, or raw bytes of a content type. */
 type Req = {
@@ -23,8 +29,8 @@ type Req = {
 interface RouteCase {
   operationId: string;
   method: string;
-  /** Prepares state and returns the path (and body) for one request. */
-  prepare: (t: Target) => Promise<Req> | Req;
+  /** Prepares state and returns the path (and body) for one request by a key of `holder`. */
+  prepare: (t: Target, holder: string) => Promise<Req> | Req;
   role: Role;
   ok: number;
 }
@@ -373,9 +379,9 @@ const ROUTES: RouteCase[] = [
     method: "POST",
     role: "member",
     ok: 200,
-    prepare: async (t) => ({
+    prepare: async (t, holder) => ({
       path: `/api/parts/${await partIn(t, "cnc")}/assign`,
-      body: { assigned: "Alex" },
+      body: { assigned: holder },
     }),
   },
   {
@@ -383,7 +389,9 @@ const ROUTES: RouteCase[] = [
     method: "POST",
     role: "member",
     ok: 200,
-    prepare: async (t) => ({ path: `/api/parts/${await partIn(t, "cnc", "Alex")}/unclaim` }),
+    prepare: async (t, holder) => ({
+      path: `/api/parts/${await partIn(t, "cnc", holder)}/unclaim`,
+    }),
   },
   {
     operationId: "completePart",
@@ -449,6 +457,18 @@ const ROUTES: RouteCase[] = [
     prepare: () => ({ path: "/api/keys", body: { name: "New person", role: "viewer" } }),
   },
   {
+    operationId: "updateKey",
+    method: "PATCH",
+    role: "admin",
+    ok: 200,
+    prepare: async (t) => {
+      const created = CreatedKeySchema.parse(
+        await (await api(t)("POST", "/api/keys", { name: "Temp", role: "viewer" })).json(),
+      );
+      return { path: `/api/keys/${created.id}`, body: { role: "member", name: "Temp two" } };
+    },
+  },
+  {
     operationId: "revokeKey",
     method: "DELETE",
     role: "admin",
@@ -465,9 +485,24 @@ const ROUTES: RouteCase[] = [
 ROUTES.push(...FILE_ROUTES);
 
 function expected(route: RouteCase, caller: Caller): number {
-  if (caller === "none" || caller === "wrong" || caller === "revoked") return 401;
-  const held: Role = caller === "shared" ? "admin" : caller;
+  if (REFUSED.includes(caller)) return 401;
+  const held = caller === "shared" ? "admin" : caller as Role;
   return ROLES.indexOf(held) >= ROLES.indexOf(route.role) ? route.ok : 403;
+}
+
+/** An admin key that worked until a moment ago: created to expire shortly, then waited out. */
+async function expiredKey(t: Target): Promise<string> {
+  const call = api(t);
+  const expiresAt = new Date(Date.now() + 1500).toISOString();
+  const res = await call("POST", "/api/keys", { name: "Matrix expired", role: "admin", expiresAt });
+  assert.equal(res.status, 201, await res.clone().text());
+  const created = CreatedKeySchema.parse(await res.json());
+  assert.equal(created.expiresAt, expiresAt);
+  const check = await t.fetch("/api/parts/auth/check", { headers: { "X-API-Key": created.key } });
+  assert.equal(check.status, 200, "valid until it expires");
+  await check.body?.cancel();
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiresAt) + 100 - Date.now())));
+  return created.key;
 }
 
 async function keysFor(t: Target): Promise<Record<Caller, string | null>> {
@@ -483,6 +518,7 @@ async function keysFor(t: Target): Promise<Record<Caller, string | null>> {
   );
   assert.equal((await call("DELETE", `/api/keys/${revoked.id}`)).status, 200);
   keys.revoked = revoked.key;
+  keys.expired = await expiredKey(t);
   keys.shared = KEY;
   keys.none = null;
   keys.wrong = "pm_this-key-was-never-issued-000000000";
@@ -496,7 +532,7 @@ Deno.test("access matrix: every route × every role", async (t) => {
     for (const route of ROUTES) {
       await t.step(`${route.method} ${route.operationId}`, async () => {
         for (const caller of CALLERS) {
-          const { path, body, form, raw } = await route.prepare(target_);
+          const { path, body, form, raw } = await route.prepare(target_, holderOf(caller));
           const headers: Record<string, string> = {};
           if (keys[caller]) headers["X-API-Key"] = keys[caller]!;
           if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -525,7 +561,7 @@ Deno.test("access matrix: every route × every role", async (t) => {
           if (want === 401) {
             const err = ErrorSchema.parse(JSON.parse(text));
             assert.equal(err.code, "unauthorized");
-            // A revoked key and a key that never existed get the same answer.
+            // Revoked and expired keys get the same answer as a key that never existed.
             assert.equal(err.error, caller === "none" ? "API key required" : "Invalid API key");
           }
         }

@@ -198,6 +198,19 @@ export class SseClient {
     }
   }
 
+  /** Waits for the server to end the stream; true when it did within `ms`. */
+  async endsWithin(ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([this.pump.then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Disconnects, as a client leaving the page does. */
   async close(): Promise<void> {
     this.controller.abort();

@@ -129,12 +129,15 @@ Deno.test("every action on a hand part writes one exact event, newest first in h
     createdAt: iso(t4),
   });
 
+  // Sam's claim is released by a lead (a member may release only their own): the event says
+  // who did it and for whom.
   clock.advance(HOUR);
-  await act(h.call, id, "unclaim", undefined, { key: alex });
+  await act(h.call, id, "unclaim", undefined, { key: morgan });
   expected.push({
     ...base,
     action: "unclaimed",
-    actor: "Alex Chen",
+    actor: "Morgan Lee",
+    onBehalfOf: "Sam Rivera",
     fromCategory: "hand",
     toCategory: "hand",
     fromStatus: "In Progress",

@@ -256,3 +256,47 @@ Deno.test("config: blank values are treated as unset", () => {
 Deno.test("config: unrelated environment variables are ignored", () => {
   assert.deepEqual(ok({ PATH: "/usr/bin", HOME: "/root", TERM: "xterm" }), ok({}));
 });
+
+Deno.test("config: proxies are trusted only when told, by hops (default 1) or by address", () => {
+  assert.deepEqual(ok({}).proxyTrust, { mode: "direct" });
+  assert.deepEqual(ok({ TRUST_PROXY: "true" }).proxyTrust, { mode: "hops", hops: 1 });
+  assert.deepEqual(ok({ TRUST_PROXY: "true", TRUSTED_PROXY_HOPS: "2" }).proxyTrust, {
+    mode: "hops",
+    hops: 2,
+  });
+  const listed = ok({ TRUST_PROXY: "yes", TRUSTED_PROXIES: "10.0.0.0/8, 2001:db8::1" }).proxyTrust;
+  assert.equal(listed.mode, "addresses");
+  assert.equal(listed.mode === "addresses" && listed.ranges.length, 2);
+  assert.deepEqual(ok({ TRUST_PROXY: "true", TRUSTED_PROXY_HOPS: "" }).proxyTrust, {
+    mode: "hops",
+    hops: 1,
+  });
+});
+
+Deno.test("config: proxy settings are validated with a line naming the variable", () => {
+  oneErrorNaming({ TRUST_PROXY: "true", TRUSTED_PROXY_HOPS: "0" }, "TRUSTED_PROXY_HOPS");
+  oneErrorNaming({ TRUST_PROXY: "true", TRUSTED_PROXY_HOPS: "two" }, "TRUSTED_PROXY_HOPS");
+  oneErrorNaming({ TRUST_PROXY: "true", TRUSTED_PROXY_HOPS: "11" }, "TRUSTED_PROXY_HOPS");
+  const needsTrust = oneErrorNaming({ TRUSTED_PROXY_HOPS: "2" }, "TRUSTED_PROXY_HOPS");
+  assert.match(needsTrust, /TRUST_PROXY=true/);
+  oneErrorNaming({ TRUSTED_PROXIES: "10.0.0.1" }, "TRUSTED_PROXIES");
+  const bad = oneErrorNaming(
+    { TRUST_PROXY: "true", TRUSTED_PROXIES: "10.0.0.0/8, nginx.local" },
+    "TRUSTED_PROXIES",
+  );
+  assert.match(bad, /nginx\.local/);
+  oneErrorNaming({ TRUST_PROXY: "true", TRUSTED_PROXIES: "10.0.0.0/40" }, "TRUSTED_PROXIES");
+  oneErrorNaming({ TRUST_PROXY: "true", TRUSTED_PROXIES: " , " }, "TRUSTED_PROXIES");
+  const both = oneErrorNaming(
+    { TRUST_PROXY: "true", TRUSTED_PROXY_HOPS: "1", TRUSTED_PROXIES: "10.0.0.1" },
+    "TRUSTED_PROXIES",
+  );
+  assert.match(both, /TRUSTED_PROXY_HOPS/);
+});
+
+Deno.test("config: STATIC_CSP replaces the frontend's policy, or turns it off", () => {
+  assert.equal(ok({}).staticCsp, undefined);
+  assert.equal(ok({ STATIC_CSP: "off" }).staticCsp, null);
+  assert.equal(ok({ STATIC_CSP: " default-src 'self' " }).staticCsp, "default-src 'self'");
+  oneErrorNaming({ STATIC_CSP: "default-src 'self'\nX-Evil: 1" }, "STATIC_CSP");
+});
