@@ -14,6 +14,7 @@
  * work is elsewhere. A synthetic binary STL of `--stl-mb` MB shows the STL path at the upload
  * limit.
  */
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { denoProcessSpawner } from "../../src/cad/deno-process.ts";
 import { denoSpawner } from "../../src/cad/deno-worker.ts";
@@ -33,7 +34,7 @@ const { values } = parseArgs({
 const RUNS = Math.max(1, Number(values.runs));
 const STL_MB = Math.max(1, Number(values["stl-mb"]));
 const spawner = values.spawner === "process" ? denoProcessSpawner : denoSpawner;
-const STEP_DIR = "/work/shared/fixtures/step";
+const STEP_DIR = fileURLToPath(new URL("../../../shared/fixtures/step", import.meta.url));
 const MB = 1024 * 1024;
 
 /** RSS of this process's children (the converter processes), from Linux's /proc. */

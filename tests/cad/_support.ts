@@ -1,10 +1,11 @@
 /** Models and readers shared by the converter's tests. */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { validateBytes } from "gltf-validator";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { Box3, type Mesh, type MeshStandardMaterial, type Object3D, Vector3 } from "three";
 
-export const STEP_DIR = "/work/shared/fixtures/step";
+export const STEP_DIR = fileURLToPath(new URL("../../../shared/fixtures/step", import.meta.url));
 
 /** A fixture's bytes, e.g. `step("cube.stp")` or `step("broken/truncated.step")`. */
 export function step(name: string): Uint8Array {
