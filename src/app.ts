@@ -87,6 +87,8 @@ export type { App, AppEnv, AssetSource, RouteContext };
 const UPLOAD_PATH = /\/api\/parts\/[^/]+\/(upload|views|drawing)$/;
 const MODEL_RESULT_PATH = /\/api\/conversions\/[^/]+\/result$/;
 
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json/i;
 
 /** Turns every validation failure into the one error envelope; bad path ids are 404s. */
@@ -258,15 +260,23 @@ export function createApp(deps: AppDeps): App {
       );
     },
   });
-  // Clients post nothing (or whitespace) with a JSON content type to workflow actions:
+  // JSON bodies are decoded strictly (invalid UTF-8 would otherwise become U+FFFD silently),
+  // and clients post nothing (or whitespace) with a JSON content type to workflow actions:
   // treat that as `{}` instead of malformed JSON.
   const emptyJsonIsObject = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const type = c.req.header("content-type");
     if (type && JSON_TYPE.test(type)) {
-      const text = await c.req.text();
-      if (text.trim() === "") {
-        (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve("{}");
+      const bytes = await c.req.arrayBuffer();
+      let text: string;
+      try {
+        text = STRICT_UTF8.decode(bytes);
+      } catch {
+        throw new ApiError("validation_failed", "Request body must be valid UTF-8");
       }
+      const cache = c.req.bodyCache as Record<string, unknown>;
+      // Later reads (json, text) must start from this text, not from the raw bytes.
+      delete cache.arrayBuffer;
+      cache.text = Promise.resolve(text.trim() === "" ? "{}" : text);
     }
     await next();
   };

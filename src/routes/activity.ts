@@ -6,7 +6,7 @@ import { keyIsLive, type Principal } from "../auth.ts";
 import { type FeedKind, toEvent, toFeedEvent } from "../db/events-repo.ts";
 import { KEY_EVENT_ACTIONS, roleAllows } from "../domain/roles.ts";
 import { ApiError } from "../errors.ts";
-import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
+import { assertWellFormedQuery, errors, IdParams, jsonResponse } from "../schemas/common.ts";
 import {
   ActivityQuery,
   FeedSchema,
@@ -132,6 +132,7 @@ function keyWatch(ctx: RouteContext, principal: Principal) {
 /** Part history, activity feed and the live stream. */
 export function registerActivityRoutes(app: App, ctx: RouteContext): void {
   app.openapi(historyRoute, (c) => {
+    assertWellFormedQuery(c.req.url);
     const id = Number(c.req.valid("param").id);
     const { limit = 50, offset = 0 } = c.req.valid("query");
     return cachedRead(c, ctx, async () => {
@@ -144,6 +145,7 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
   });
 
   app.openapi(activityRoute, (c) => {
+    assertWellFormedQuery(c.req.url);
     const q = c.req.valid("query");
     const kind = feedKind(c, q.kind, q.action);
     const limit = q.limit ?? 100;
@@ -164,6 +166,7 @@ export function registerActivityRoutes(app: App, ctx: RouteContext): void {
   });
 
   app.openapi(streamRoute, async (c) => {
+    assertWellFormedQuery(c.req.url);
     const header = c.req.valid("header")["last-event-id"]?.trim();
     if (header !== undefined && header !== "" && !/^[0-9]{1,15}$/.test(header)) {
       throw new ApiError("validation_failed", "Last-Event-ID must be an event id", {

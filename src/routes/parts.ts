@@ -8,7 +8,13 @@ import { type Category, type PartEdit, planEdit } from "../domain/workflow.ts";
 import { checkHolderChange } from "../domain/claims.ts";
 import { holderForbidden } from "./workflow.ts";
 import { ApiError } from "../errors.ts";
-import { errors, IdParams, jsonResponse, MessageSchema } from "../schemas/common.ts";
+import {
+  assertWellFormedQuery,
+  errors,
+  IdParams,
+  jsonResponse,
+  MessageSchema,
+} from "../schemas/common.ts";
 import {
   CategoryListQuery,
   CategoryParams,
@@ -154,12 +160,13 @@ function rejectCategory(): never {
 
 /** Part CRUD and list routes. */
 export function registerPartRoutes(app: App, ctx: RouteContext): void {
-  app.openapi(
-    listRoute,
-    (c) => cachedRead(c, ctx, async () => ({ json: await listParts(ctx, c.req.valid("query")) })),
-  );
+  app.openapi(listRoute, (c) => {
+    assertWellFormedQuery(c.req.url);
+    return cachedRead(c, ctx, async () => ({ json: await listParts(ctx, c.req.valid("query")) }));
+  });
 
   app.openapi(categoryListRoute, (c) => {
+    assertWellFormedQuery(c.req.url);
     const query = { ...c.req.valid("query"), category: c.req.valid("param").category };
     return cachedRead(c, ctx, async () => ({ json: await listParts(ctx, query) }));
   });

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ApiError } from "../errors.ts";
 
 /** The one JSON error envelope every failure uses. */
 export const ErrorSchema = z.object({
@@ -57,6 +58,98 @@ export const IdParams = z.object({
 });
 
 export const MessageSchema = z.object({ message: z.string() }).openapi("Message");
+
+/**
+ * Code points no text input accepts: C0 controls other than tab, LF and CR, DEL and C1
+ * controls. NUL in particular cannot round-trip: the database driver cuts text at it.
+ */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+/** True when `text` is safe to store: no refused control character and no lone surrogate. */
+export function isSafeText(text: string): boolean {
+  return text.isWellFormed() && !CONTROL_CHARS.test(text);
+}
+
+/** The message for a field whose text is refused by `isSafeText`. */
+export function unsafeTextMessage(field: string): string {
+  return `${field} must not contain control characters (other than tab, LF and CR) or ` +
+    "unpaired surrogates";
+}
+
+/** A string schema that refuses unsafe text (checked before any trim), naming the field. */
+export function safeString(field: string, params?: Parameters<typeof z.string>[0]) {
+  return z.string(params).refine(isSafeText, unsafeTextMessage(field));
+}
+
+/**
+ * The path of the first key or string value inside a JSON value that `isSafeText` refuses,
+ * or null. Iterative, so nesting depth cannot overflow the stack.
+ */
+export function findUnsafeText(value: unknown): (string | number)[] | null {
+  type Node = { value: unknown; key: string | number | null; parent: Node | null };
+  const pathOf = (node: Node | null): (string | number)[] => {
+    const path: (string | number)[] = [];
+    for (let n = node; n && n.key !== null; n = n.parent) path.unshift(n.key);
+    return path;
+  };
+  const stack: Node[] = [{ value, key: null, parent: null }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const v = node.value;
+    if (typeof v === "string") {
+      if (!isSafeText(v)) return pathOf(node);
+    } else if (Array.isArray(v)) {
+      v.forEach((child, i) => stack.push({ value: child, key: i, parent: node }));
+    } else if (typeof v === "object" && v !== null) {
+      for (const [key, child] of Object.entries(v)) {
+        // A bad key is reported at its parent: the key itself is not a usable name.
+        if (!isSafeText(key)) return pathOf(node);
+        stack.push({ value: child, key, parent: node });
+      }
+    }
+  }
+  return null;
+}
+
+/** An optional free-text query parameter of at most `max` characters, with safe text only. */
+export function textQuery(name: string, max: number) {
+  return z.preprocess(
+    blankToUndefined,
+    safeString(name).max(max, `${name} must be at most ${max} characters`).optional(),
+  ).openapi({ type: "string", maxLength: max });
+}
+
+const strayPercent = (s: string) => s.replace(/%(?![0-9A-Fa-f]{2})/g, "%25");
+
+/**
+ * Refuses a query string whose parameters are not valid percent-encoded UTF-8 (e.g. `%FF`,
+ * overlong `%C0%80`, an encoded surrogate): the router would pass such a value on undecoded,
+ * silently searching for something else than was sent. A `%` not followed by two hex digits is
+ * taken literally, as the router does.
+ */
+export function assertWellFormedQuery(url: string): void {
+  const at = url.indexOf("?");
+  if (at === -1 || url.indexOf("%", at) === -1) return;
+  const end = url.indexOf("#", at);
+  const query = url.slice(at + 1, end === -1 ? undefined : end);
+  for (const pair of query.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const rawName = eq === -1 ? pair : pair.slice(0, eq);
+    try {
+      decodeURIComponent(strayPercent(rawName));
+      decodeURIComponent(strayPercent(eq === -1 ? "" : pair.slice(eq + 1)));
+    } catch {
+      const field = /^[A-Za-z_]{1,40}$/.test(rawName) ? rawName : "query";
+      const message = `${field} must be percent-encoded UTF-8`;
+      throw new ApiError("validation_failed", message, {
+        field,
+        issues: [{ path: field, message }],
+      });
+    }
+  }
+}
 
 /** Query strings send `?x=` for "no value": treat blank as absent. */
 export const blankToUndefined = (v: unknown) => (v === "" ? undefined : v);

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CATEGORIES, EVENT_ACTIONS, STATUSES } from "../domain/workflow.ts";
 import { KEY_EVENT_ACTIONS, ROLES } from "../domain/roles.ts";
-import { blankToUndefined, intQuery, timestampQuery } from "./common.ts";
+import { blankToUndefined, intQuery, textQuery, timestampQuery } from "./common.ts";
 
 export const EventSchema = z.object({
   id: z.number().int().openapi({ description: "Increasing; use as a cursor (`after`)" }),
@@ -85,24 +85,13 @@ export const ActivityQuery = z.object({
   kind: kindQuery,
   since: timestampQuery("since"),
   after: intQuery("after", 0, Number.MAX_SAFE_INTEGER),
-  actor: z.preprocess(
-    blankToUndefined,
-    z.string().max(100, "actor must be at most 100 characters").optional(),
-  ).openapi({
-    type: "string",
-  }),
+  actor: textQuery("actor", 100),
   action: z.preprocess(
     blankToUndefined,
     z.enum(ALL_ACTIONS, { error: `action must be one of ${ALL_ACTIONS.join(", ")}` })
       .optional(),
   ).openapi({ type: "string", enum: [...ALL_ACTIONS] }),
-  partId: z.preprocess(
-    blankToUndefined,
-    z.string().max(100, "partId must be at most 100 characters").optional(),
-  ).openapi({
-    type: "string",
-    description: "Team part number",
-  }),
+  partId: textQuery("partId", 100).openapi({ description: "Team part number" }),
   part: intQuery("part", 1, Number.MAX_SAFE_INTEGER).openapi({ description: "Part id" }),
   order: z.preprocess(
     blankToUndefined,

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES } from "../domain/roles.ts";
+import { safeString } from "./common.ts";
 
 export const KeySchema = z.object({
   id: z.number().int(),
@@ -21,7 +22,7 @@ export const CreatedKeySchema = KeySchema.extend({
 
 export const KeyListSchema = z.object({ keys: z.array(KeySchema) }).openapi("ApiKeyList");
 
-const keyName = z.string({
+const keyName = safeString("name", {
   error: (i) => (i.input === undefined ? "Name is required" : "name must be a string"),
 }).trim().min(1, "Name is required").max(100, "name must be at most 100 characters")
   .openapi({ example: "Alex Chen" });

@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { CATEGORIES, PART_TYPES, STATUSES } from "../domain/workflow.ts";
-import { blankToUndefined, intQuery } from "./common.ts";
+import {
+  blankToUndefined,
+  findUnsafeText,
+  intQuery,
+  safeString,
+  textQuery,
+  unsafeTextMessage,
+} from "./common.ts";
 
 /** Largest accepted miscInfo, serialized. */
 export const MAX_MISC_BYTES = 16 * 1024;
@@ -29,7 +36,7 @@ const label = (field: string) => field.charAt(0).toUpperCase() + field.slice(1);
 
 /** A required, trimmed string of 1..max characters, with messages naming the field. */
 function requiredText(field: string, max: number) {
-  return z.string({
+  return safeString(field, {
     error: (i) =>
       i.input === undefined ? `${label(field)} is required` : `${field} must be a string`,
   }).trim()
@@ -39,7 +46,7 @@ function requiredText(field: string, max: number) {
 
 /** An optional string; blank means "no value" and is stored as null. */
 function optionalText(field: string, max: number, trim = true) {
-  const base = z.string({ error: `${field} must be a string or null` });
+  const base = safeString(field, { error: `${field} must be a string or null` });
   return (trim ? base.trim() : base)
     .max(max, `${field} must be at most ${max} characters`)
     .nullable()
@@ -53,7 +60,8 @@ const typeField = z.union([z.enum(PART_TYPES), z.literal(""), z.null()], {
   enum: ["cnc", "hand", "", null],
 });
 
-const urlField = z.string({ error: "onshapeUrl must be a string or null" }).trim()
+const urlField = safeString("onshapeUrl", { error: "onshapeUrl must be a string or null" })
+  .trim()
   .max(500, "onshapeUrl must be at most 500 characters")
   .refine((v) => v === "" || isHttpUrl(v), "onshapeUrl must be an http(s) URL")
   .nullable()
@@ -112,6 +120,16 @@ export const MiscInfoInput = z.preprocess(
   (v, ctx) => {
     if (hasProtoKey(v)) {
       ctx.addIssue({ code: "custom", message: "miscInfo must not contain the key __proto__" });
+      return z.NEVER;
+    }
+    const bad = findUnsafeText(v);
+    if (bad) {
+      const where = ["miscInfo", ...bad].join(".");
+      ctx.addIssue({
+        code: "custom",
+        path: bad,
+        message: `${unsafeTextMessage(where)} (in keys or string values)`,
+      });
       return z.NEVER;
     }
     return v;
@@ -249,10 +267,7 @@ export const SORT_KEYS = {
 export type SortField = (typeof SORT_KEYS)[keyof typeof SORT_KEYS];
 
 const listQueryFields = {
-  search: z.preprocess(
-    blankToUndefined,
-    z.string().max(100, "search must be at most 100 characters").optional(),
-  ).openapi({ type: "string", maxLength: 100, description: "Case-insensitive substring" }),
+  search: textQuery("search", 100).openapi({ description: "Case-insensitive substring" }),
   sort_by: z.preprocess(
     blankToUndefined,
     z.enum(Object.keys(SORT_KEYS) as [keyof typeof SORT_KEYS], {

@@ -3,7 +3,7 @@
  * must leave the data exactly as it was.
  */
 import assert from "node:assert/strict";
-import { newPart } from "../helpers.ts";
+import { KEY, newPart } from "../helpers.ts";
 import {
   act,
   assertUnchanged,
@@ -457,6 +457,57 @@ contract("huge or negative paging values are 400s", async ({ call }) => {
   assert.equal((await list(call, { search: tok })).total, 1);
 });
 
+contract(
+  "control characters and lone surrogates are 400s naming the field",
+  async ({ call, t }) => {
+    const part = await partIn(call, "cnc");
+    await t.step("NUL inside a search term of 3+ characters", async () => {
+      for (const search of ["abcdefghijkl\u0000", "abc\u0000def", "\u0000abc"]) {
+        const qs = new URLSearchParams({ search });
+        await expectError(await call("GET", `/api/parts?${qs}`), 400, "validation_failed", {
+          field: "search",
+          error: "search",
+        });
+      }
+    });
+    await t.step("invalid UTF-8 in a query value", async () => {
+      for (const raw of ["abc%C0%80", "abc%ED%A0%80", "abc%FF"]) {
+        await expectError(await call("GET", `/api/parts?search=${raw}`), 400, "validation_failed", {
+          field: "search",
+        });
+        await expectError(
+          await call("GET", `/api/activity?actor=${raw}`),
+          400,
+          "validation_failed",
+          {
+            field: "actor",
+          },
+        );
+      }
+    });
+    await t.step("in body text: refused, never cut at the NUL", async () => {
+      for (
+        const value of ["ab\u0000cd", "a\u0007b", "x\u001b[31m", "\ud800", "a\udc00b", "\u0085"]
+      ) {
+        const tok = token("CTRL");
+        const create = await call("POST", "/api/parts", createBody(tok, { name: value }));
+        await expectError(create, 400, "validation_failed", { field: "name", error: "name" });
+        await noneCreated(call, tok);
+        const put = await call("PUT", `/api/parts/${part.id}`, { notes: value });
+        await expectError(put, 400, "validation_failed", { field: "notes", error: "notes" });
+        const misc = await call("PUT", `/api/parts/${part.id}`, { miscInfo: { a: [value] } });
+        await expectError(misc, 400, "validation_failed", { field: "miscInfo.a.0" });
+      }
+    });
+    await t.step("tab, LF and CR are kept exactly", async () => {
+      const notes = "line 1\r\n\tline 2\n";
+      const updated = await expectPart(await call("PUT", `/api/parts/${part.id}`, { notes }));
+      assert.equal(updated.notes, notes);
+      assert.equal((await getPart(call, part.id)).notes, notes);
+    });
+  },
+);
+
 contract("odd but harmless input never produces a 500", async ({ call, t }) => {
   const part = await partIn(call, "hand");
   const attempts: [string, string, string | undefined, Record<string, string>?][] = [
@@ -484,3 +535,43 @@ contract("odd but harmless input never produces a 500", async ({ call, t }) => {
   const current = await getPart(call, part.id);
   assert.equal(current.category, "hand");
 });
+
+contract(
+  "JSON bodies that are not valid UTF-8 are 400s, never silently repaired",
+  async ({ call, target, t }) => {
+    const part = await partIn(call, "cnc");
+    const enc = new TextEncoder();
+    const tok = token("UTF");
+    const cases: Record<string, number[]> = {
+      "a stray 0xFF byte": [0xff],
+      "an overlong NUL (C0 80)": [0xc0, 0x80],
+      "an encoded surrogate (ED A0 80)": [0xed, 0xa0, 0x80],
+      "a cut-off sequence (E2 82)": [0xe2, 0x82],
+    };
+    for (const [label, bytes] of Object.entries(cases)) {
+      await t.step(label, async () => {
+        const body = new Uint8Array([
+          ...enc.encode(
+            `{"partId":"${tok}","notes":"${tok}","material":"Al","subsystem":"DT","name":"a`,
+          ),
+          ...bytes,
+          ...enc.encode('"}'),
+        ]);
+        const send = (method: string, path: string) =>
+          target.fetch(path, {
+            method,
+            headers: { "X-API-Key": KEY, "Content-Type": "application/json" },
+            body,
+          });
+        await expectError(await send("POST", "/api/parts"), 400, "validation_failed", {
+          error: /UTF-8/,
+        });
+        await expectError(await send("PUT", `/api/parts/${part.id}`), 400, "validation_failed", {
+          error: /UTF-8/,
+        });
+      });
+    }
+    await noneCreated(call, tok);
+    await assertUnchanged(call, part);
+  },
+);
