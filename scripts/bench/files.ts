@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { openLibsql } from "../../src/db/client.ts";
 import { PartsRepo } from "../../src/db/parts-repo.ts";
 import { benchParts } from "./data.ts";
+import { runWrk, type WrkRun } from "./wrk.ts";
 
 const MiB = 1024 * 1024;
 const FILE_BYTES = 10 * MiB;
@@ -64,14 +65,7 @@ export interface UploadStats {
   failures: number;
 }
 
-export interface WrkStats {
-  rps: number;
-  mibPerSecond: number;
-  p50_ms: number;
-  p99_ms: number;
-  non2xx: number;
-  errors: number;
-}
+export type WrkStats = WrkRun;
 
 export interface GetOneRun {
   load: string;
@@ -176,50 +170,14 @@ async function treeRssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-const DONE_LUA = `
-done = function(summary, latency, requests)
-  io.write(string.format('\\nJSON{"requests":%d,"bytes":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"non2xx":%d,"socket_errors":%d}\\n',
-    summary.requests, summary.bytes, summary.duration, latency:percentile(50), latency:percentile(99),
-    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end`;
-
-async function wrk(
+function wrk(
   url: string,
   lua: string,
   connections: number,
   seconds: number,
   tmp: string,
 ): Promise<WrkStats> {
-  const script = `${tmp}/wrk-${crypto.randomUUID()}.lua`;
-  await Deno.writeTextFile(script, lua + DONE_LUA);
-  const out = await new Deno.Command("wrk", {
-    args: [
-      `-t${Math.min(2, connections)}`,
-      `-c${connections}`,
-      `-d${seconds}s`,
-      "--timeout",
-      "10s",
-      "-s",
-      script,
-      url,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  await Deno.remove(script);
-  const text = new TextDecoder().decode(out.stdout);
-  const json = text.match(/JSON(\{.*\})/);
-  if (!json) throw new Error(`wrk failed: ${text}\n${new TextDecoder().decode(out.stderr)}`);
-  const r = JSON.parse(json[1]);
-  const s = r.duration_us / 1e6;
-  return {
-    rps: r.requests / s,
-    mibPerSecond: r.bytes / MiB / s,
-    p50_ms: r.p50_us / 1000,
-    p99_ms: r.p99_us / 1000,
-    non2xx: r.non2xx,
-    errors: r.socket_errors,
-  };
+  return runWrk({ url, lua, connections, seconds, timeoutSeconds: 10, tmp });
 }
 
 /** Pseudo-random filler, made once and shared by every generated file. */

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { openLibsql } from "../../src/db/client.ts";
 import { PartsRepo } from "../../src/db/parts-repo.ts";
 import { benchParts, SEARCH_WORDS } from "./data.ts";
+import { runWrk, type WrkRun } from "./wrk.ts";
 import { filesTables, runFilesBench } from "./files.ts";
 
 const args = parseArgs({
@@ -210,49 +211,10 @@ end`,
   !args.values.scenarios || args.values.scenarios.split(",").some((f) => s.name.includes(f))
 );
 
-const DONE_LUA = `
-done = function(summary, latency, requests)
-  io.write(string.format('\\nJSON{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"non2xx":%d,"socket_errors":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end`;
+type Result = Omit<WrkRun, "mibPerSecond">;
 
-interface Result {
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  non2xx: number;
-  errors: number;
-}
-
-async function wrk(url: string, lua: string, connections: number): Promise<Result> {
-  const script = `${tmp}/s.lua`;
-  await Deno.writeTextFile(script, lua + DONE_LUA);
-  const out = await new Deno.Command("wrk", {
-    args: [
-      `-t${Math.min(2, connections)}`,
-      `-c${connections}`,
-      `-d${DURATION}s`,
-      "--timeout",
-      "5s",
-      "-s",
-      script,
-      url,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const json = text.match(/JSON(\{.*\})/);
-  if (!json) throw new Error(`wrk failed: ${text}\n${new TextDecoder().decode(out.stderr)}`);
-  const r = JSON.parse(json[1]);
-  return {
-    rps: r.requests / (r.duration_us / 1e6),
-    p50_ms: r.p50_us / 1000,
-    p99_ms: r.p99_us / 1000,
-    non2xx: r.non2xx,
-    errors: r.socket_errors,
-  };
+function wrk(url: string, lua: string, connections: number): Promise<Result> {
+  return runWrk({ url, lua, connections, seconds: DURATION, timeoutSeconds: 5, tmp });
 }
 
 async function rssMb(pid: number): Promise<number> {
