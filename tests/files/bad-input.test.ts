@@ -408,7 +408,22 @@ filesTest("a 1 GiB body to a real server: 413 at its limit, not after reading it
   const part = await cncPart(ctx);
   const before = await snapshot(ctx, part.id);
   const huge = hugeUpload();
-  const res = await ctx.target.fetch(`/api/parts/${part.id}/upload`, huge.init);
+  let res: Response;
+  try {
+    res = await ctx.target.fetch(`/api/parts/${part.id}/upload`, huge.init);
+  } catch (error) {
+    // Miniflare in front of workerd may reset the connection right after the Worker's 413,
+    // before the client reads the answer: still a refusal while the body was arriving.
+    if (
+      Deno.env.get("TEST_RUNTIME") !== "workerd" || !/reset/i.test(String((error as Error)?.cause))
+    ) {
+      throw error;
+    }
+    const pulled = huge.pulled();
+    assert.ok(pulled < GiB / 2, `refused while arriving: ${pulled} of ${GiB} bytes sent`);
+    await assertNothingWritten(ctx, before);
+    return;
+  }
   const err = await expectRefused(ctx, before, res, 413, "payload_too_large");
   const pulled = huge.pulled();
   assert.ok(pulled < GiB / 2, `refused while arriving: ${pulled} of ${GiB} bytes sent`);
