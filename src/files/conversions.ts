@@ -143,8 +143,8 @@ export class ConversionService {
         return;
       }
       const result = await converter.convert(job.format, source);
+      // Bad input and a limit (time, size) alike end the job: retrying would fail the same way.
       if (result.ok) await this.complete(job.sha256, result.glb);
-      else if (result.badInput) await this.fail(job.sha256, result.error);
       else await this.fail(job.sha256, result.error);
     } catch (err) {
       this.o.logError?.(`conversion of ${job.sha256} failed`, err);

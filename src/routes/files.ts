@@ -5,7 +5,7 @@ import type { FileSlot } from "../db/files-repo.ts";
 import type { PartFileRow, PartRow, PartViewRow } from "../db/schema.ts";
 import { ApiError } from "../errors.ts";
 import { blobKey, conversionState, glbKey } from "../files/conversions.ts";
-import { parseRange } from "../files/http-range.ts";
+import { contentRange, ifNoneMatchMatches, parseRange } from "../files/http-range.ts";
 import { parseOnshapeUrl } from "../files/onshape.ts";
 import {
   classifyUpload,
@@ -19,10 +19,9 @@ import {
   type UploadKind,
 } from "../files/rules.ts";
 import { type CheckedFile, modelFormat } from "../files/service.ts";
-import type { BlobStore } from "../storage/types.ts";
+import type { BlobStore, ByteRange } from "../storage/types.ts";
 import { errors, IdParams, jsonResponse } from "../schemas/common.ts";
 import { access } from "./access.ts";
-import { parseEtags } from "./conditional.ts";
 import { type FormPart, readMultipart } from "./multipart.ts";
 
 const tags = ["Files"];
@@ -326,26 +325,28 @@ async function serveBlob(
     "Accept-Ranges": "bytes",
     ...(o.disposition ? { "Content-Disposition": o.disposition } : {}),
   };
-  const tags = parseEtags(c.req.header("if-none-match"));
-  if (tags === "*" || tags?.some((t) => t.replace(/^W\//, "") === o.etag)) {
+  if (ifNoneMatchMatches(c.req.header("if-none-match"), o.etag)) {
     return c.body(null, 304, headers);
   }
-  const info = await store.head(key);
-  if (!info) throw o.missing();
-  const range = parseRange(c.req.header("range"), info.size);
-  if (range.kind === "unsatisfiable") {
-    throw new ApiError("range_not_satisfiable", "The range starts past the end of the file", {
-      details: `The file has ${info.size} bytes`,
-    }, { "Content-Range": `bytes */${info.size}` });
+  const rangeHeader = c.req.header("range");
+  let range: ByteRange | undefined;
+  if (rangeHeader !== undefined) {
+    // Only a range needs the size before the read.
+    const info = await store.head(key);
+    if (!info) throw o.missing();
+    const asked = parseRange(rangeHeader, info.size);
+    if (asked.kind === "unsatisfiable") {
+      throw new ApiError("range_not_satisfiable", "The range starts past the end of the file", {
+        details: `The file has ${info.size} bytes`,
+      }, { "Content-Range": contentRange(info.size) });
+    }
+    if (asked.kind === "range") range = { offset: asked.offset, length: asked.length };
   }
-  const blob = await store.get(
-    key,
-    range.kind === "range" ? { offset: range.offset, length: range.length } : undefined,
-  );
+  const blob = await store.get(key, range);
   if (!blob) throw o.missing();
-  if (range.kind === "range") {
-    const r = blob.range ?? { offset: range.offset, length: range.length };
-    headers["Content-Range"] = `bytes ${r.offset}-${r.offset + r.length - 1}/${blob.size}`;
+  if (range) {
+    const r = blob.range ?? { offset: range.offset, length: range.length! };
+    headers["Content-Range"] = contentRange(blob.size, r);
     headers["Content-Length"] = String(r.length);
     return c.body(blob.body, 206, headers);
   }
@@ -509,8 +510,9 @@ export function registerFileRoutes(app: App, ctx: RouteContext): void {
         });
       }
       const etag = `"glb-${row.sha256}"`;
-      const tags = parseEtags(c.req.header("if-none-match"));
-      if (tags !== null && tags !== "*" && tags.some((t) => t.replace(/^W\//, "") === etag)) {
+      // Before the conversion is known, only the model's own tag may answer 304 (not `*`).
+      const inm = c.req.header("if-none-match");
+      if (inm?.trim() !== "*" && ifNoneMatchMatches(inm, etag)) {
         return c.body(null, 304, { ETag: etag, "Cache-Control": "private, no-cache" });
       }
       const job = await files.conversions.settle(
